@@ -1,0 +1,241 @@
+"""archbench's command line. Every command imports its work lazily, so ``--help`` is instant.
+
+Errors the user can fix print one line and exit non-zero (2 for usage errors); set
+ARCHBENCH_DEBUG=1 to see a traceback instead.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import List, Optional
+
+from . import __version__
+from .errors import ArchbenchError, UsageError
+
+EPILOG = """examples:
+  archbench train cnn --data digits                      train the notebook's CNN on offline digits
+  archbench train mlp --data mnist --data-dir ../shared/data
+  archbench train --resume runs/cnn-digits-20261126-101500
+  archbench evaluate runs/cnn-digits-... --json
+  archbench models ; archbench datasets
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, like every other usage error
+        self.exit(2, f"archbench: error: {message} (see --help)\n")
+
+
+def add_train_args(p: argparse.ArgumentParser, multi: bool = False) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--data", action="append" if multi else "store", default=None, metavar="NAME",
+                   help="data set: digits (default, offline), mnist, fashion-mnist, cifar10, folder:PATH, ... "
+                        "(see `archbench datasets`)" + ("; repeat for several" if multi else ""))
+    g.add_argument("--data-dir", metavar="DIR", help="folder with a pre-downloaded copy (e.g. ../shared/data)")
+    g.add_argument("--data-seed", type=int, default=None, help="seed of generated data and the validation split (0)")
+    g = p.add_argument_group("training (defaults come from each model's recipe; see `archbench models -v`)")
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--lr", type=float, help="learning rate (peak rate for onecycle)")
+    g.add_argument("--optimizer", choices=["sgd", "momentum", "adam", "adamw", "rmsprop"])
+    g.add_argument("--weight-decay", type=float)
+    g.add_argument("--scheduler", choices=["none", "step", "exponential", "cosine", "plateau", "onecycle", "cosine-restarts"])
+    g.add_argument("--patience", type=int, help="early-stopping patience in epochs (0: off; best weights are kept anyway)")
+    g.add_argument("--augment", choices=["none", "basic", "strong"], help="batch augmentation for images")
+    g.add_argument("--label-smoothing", type=float)
+    g.add_argument("--target-accuracy", type=float, metavar="X",
+                   help="stop once validation accuracy reaches X (fraction) and record the time it took")
+    g.add_argument("--seed", type=int, default=None, help="seed for initialisation, order, augmentation (0)")
+    g = p.add_argument_group("execution")
+    g.add_argument("--device", default=None, help="auto (default) | cpu | cuda | cuda:N")
+    g.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default=None,
+                   help="auto: bf16 where the hardware runs it fast and it keeps accuracy, else fp32")
+    g.add_argument("--compile", action="store_true", default=None, help="torch.compile the model (falls back to eager)")
+    g.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
+    g.add_argument("--progress", choices=["auto", "bar", "epoch", "none"], default=None,
+                   help="auto: a bar on a terminal, one line per epoch otherwise")
+    g.add_argument("--tensorboard", action="store_true", default=None, help="also log to DIR/tensorboard")
+    g = p.add_argument_group("configuration")
+    g.add_argument("--config", metavar="FILE.yaml", help="YAML file of settings (flags and --set override it)")
+    g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="any config field, model hyperparameter (e.g. hidden_sizes=[256,128]) or data option "
+                        "(e.g. seq_len=200); repeatable")
+
+
+FLAG_FIELDS = ("data_dir", "data_seed", "epochs", "batch_size", "lr", "optimizer", "weight_decay", "scheduler",
+               "patience", "augment", "label_smoothing", "target_accuracy", "seed", "device", "precision", "compile",
+               "threads", "progress", "tensorboard")
+
+
+def collect_settings(args) -> dict:
+    """--config file < flags < --set, as one dict of raw settings."""
+    from .config import load_config_file, parse_sets
+
+    settings = load_config_file(args.config) if getattr(args, "config", None) else {}
+    for name in FLAG_FIELDS:
+        v = getattr(args, name, None)
+        if v is not None:
+            settings[name] = v
+    settings.update(parse_sets(getattr(args, "set", [])))
+    return settings
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_train(args) -> int:
+    if args.nproc and args.nproc > 1:
+        return launch_torchrun(args.nproc)
+    from .config import TrainConfig
+    from .train.run import resume_run, train
+
+    if args.resume:
+        if args.model:
+            raise UsageError("give either MODEL or --resume RUN_DIR, not both")
+        resume_run(args.resume)
+        return 0
+    if not args.model:
+        raise UsageError("name a MODEL to train (see `archbench models`) or --resume RUN_DIR")
+    settings = collect_settings(args)
+    cfg = TrainConfig(model=args.model, data=args.data or settings.pop("data", "digits"), out=args.out)
+    settings.pop("model", None)
+    train(cfg, settings)
+    return 0
+
+
+def launch_torchrun(nproc: int) -> int:
+    """Re-run this very command under torchrun with N processes (the same as typing torchrun yourself)."""
+    import subprocess
+
+    argv = [a for a in sys.argv[1:]]
+    out: List[str] = []
+    skip = False
+    for a in argv:  # drop --nproc N / --nproc=N
+        if skip:
+            skip = False
+            continue
+        if a == "--nproc":
+            skip = True
+            continue
+        if a.startswith("--nproc="):
+            continue
+        out.append(a)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+           "-m", "archbench", *out]
+    print("launching: " + " ".join(cmd[2:]), file=sys.stderr)
+    return subprocess.call(cmd)
+
+
+def cmd_evaluate(args) -> int:
+    from .train.run import evaluate_run
+
+    res = evaluate_run(args.run_dir, device=args.device)
+    if args.json:
+        print(json.dumps(res, indent=2))
+    elif "test_accuracy" in res:
+        print(f"{res['model']} on {res['data']}: test accuracy {100 * res['test_accuracy']:.2f}%, "
+              f"loss {res['test_loss']:.4f} ({res['n']} examples)")
+    else:
+        print(f"{res['model']} on {res['data']}: test MAE {res['test_mae']:.4f}, RMSE {res['test_rmse']:.4f}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from .predict import predict_run
+
+    rows = predict_run(args.run_dir, images=args.inputs, texts=args.text, top=args.top)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['input']}: {r['label']} ({100 * r['probability']:.1f}%)")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from .models import list_models
+
+    for e in list_models():
+        print(f"{e.name:<14} {'/'.join(e.kinds):<26} {e.summary}")
+        if args.verbose:
+            hp = ", ".join(f"{k}={v!r}" for k, v in e.hparams().items())
+            print(f"{'':14} hyperparameters: {hp}")
+            for kind, r in e.recipe.items():
+                print(f"{'':14} recipe[{kind}]: " + ", ".join(f"{k}={v}" for k, v in r.items()))
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    from .data import list_datasets
+
+    for e in list_datasets():
+        name = e.name + ("PATH" if e.takes_arg else "")
+        opts = e.options()
+        extra = ("  options: " + ", ".join(f"{k}={v!r}" for k, v in opts.items())) if opts and args.verbose else ""
+        print(f"{name:<16} {e.kind:<9} {e.summary}{extra}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="archbench", description="Train, compare, explain and report on the classic neural "
+               "architectures (MLP, CNN, RNN, LSTM, GRU, attention, Transformer) on real data.",
+               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"archbench {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    t = sub.add_parser("train", help="train one model on one data set and write a run directory",
+                       description="Train MODEL on --data and write a run directory (config, history, metrics, "
+                       "figures, weights, checkpoint, report). Defaults come from the model's recipe.")
+    t.add_argument("model", nargs="?", help="model name (see `archbench models`)")
+    t.add_argument("--out", metavar="DIR", help="run directory (default runs/MODEL-DATA-TIME)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    t.add_argument("--nproc", type=int, default=0, metavar="N",
+                   help="train with N processes through torchrun (DistributedDataParallel)")
+    add_train_args(t)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="evaluate a run's saved model on its test split")
+    e.add_argument("run_dir")
+    e.add_argument("--json", action="store_true", help="print JSON")
+    e.add_argument("--device", default="auto")
+    e.set_defaults(func=cmd_evaluate)
+
+    pr = sub.add_parser("predict", help="classify image files (or --text) with a trained run")
+    pr.add_argument("run_dir")
+    pr.add_argument("inputs", nargs="*", metavar="IMAGE", help="image files")
+    pr.add_argument("--text", action="append", help="raw text to classify (text runs); repeatable")
+    pr.add_argument("--top", type=int, default=1, help="show the top K classes")
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(func=cmd_predict)
+
+    m = sub.add_parser("models", help="list the registered models")
+    m.add_argument("-v", "--verbose", action="store_true", help="also show hyperparameters and recipes")
+    m.set_defaults(func=cmd_models)
+    d = sub.add_parser("datasets", help="list the data sets")
+    d.add_argument("-v", "--verbose", action="store_true", help="also show each data set's options")
+    d.set_defaults(func=cmd_datasets)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except ArchbenchError as e:
+        print(f"archbench: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("archbench: interrupted (the last checkpoint is intact; resume with `archbench train --resume DIR`)",
+              file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug or an environment problem: one line unless debugging
+        if os.environ.get("ARCHBENCH_DEBUG"):
+            raise
+        msg = str(e).splitlines()[0] if str(e) else ""
+        print(f"archbench: error: {type(e).__name__}: {msg} (set ARCHBENCH_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 1

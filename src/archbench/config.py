@@ -1,0 +1,162 @@
+"""The training configuration: one dataclass, filled in layers.
+
+Resolution order (later wins): archbench defaults < the model's recipe for this data kind < its
+recipe for this data set < ``--config FILE.yaml`` < command-line flags < ``--set key=value``.
+``--set`` keys go to the config if they name a field, else to the model's hyperparameters, else to
+the data set's options; anything else is an error that lists the valid keys.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from .errors import UsageError
+from .registry import check_choice
+
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
+SCHEDULERS = ("none", "step", "exponential", "cosine", "plateau", "onecycle", "cosine-restarts")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+AUGMENTS = ("none", "basic", "strong")
+MONITORS = ("val_loss", "val_acc")
+
+
+@dataclass
+class TrainConfig:
+    model: str = "cnn"
+    data: str = "digits"
+    data_dir: Optional[str] = None
+    data_seed: int = 0  # generates synthetic data and draws the validation split: fixed across --seed
+    seed: int = 0  # initialisation, batch order, augmentation, dropout
+    epochs: Optional[int] = None  # None: the model's recipe decides
+    batch_size: Optional[int] = None
+    eval_batch_size: Optional[int] = None
+    lr: Optional[float] = None
+    optimizer: Optional[str] = None
+    weight_decay: Optional[float] = None
+    momentum: float = 0.9
+    scheduler: Optional[str] = None
+    patience: Optional[int] = None  # early stopping patience in epochs; 0 = train all epochs
+    min_delta: float = 0.0
+    monitor: str = "val_loss"
+    label_smoothing: Optional[float] = None
+    augment: Optional[str] = None
+    grad_clip: Optional[float] = None
+    device: str = "auto"
+    precision: str = "auto"
+    compile: bool = False
+    channels_last: Optional[bool] = None  # None: where it is faster (convolutional models on CUDA)
+    target_accuracy: Optional[float] = None  # stop once validation accuracy reaches it (fraction 0-1)
+    max_seconds: Optional[float] = None  # budget: stop training after this many seconds
+    max_steps: Optional[int] = None  # budget: stop after this many optimiser steps
+    checkpoint_every: float = 60.0  # seconds between mid-epoch checkpoints (one is written every epoch)
+    eval_test_each_epoch: bool = False  # record test accuracy per epoch (benchmarks; not timed)
+    tensorboard: bool = False
+    progress: str = "auto"  # auto (bar on a terminal) | bar | epoch | none
+    threads: Optional[int] = None
+    out: Optional[str] = None
+    model_args: Dict[str, Any] = field(default_factory=dict)
+    data_args: Dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        bad = sorted(set(d) - names)
+        if bad:
+            raise UsageError(f"unknown config key(s) {', '.join(bad)}")
+        return cls(**d)
+
+
+FIELDS = {f.name for f in dataclasses.fields(TrainConfig)} - {"model_args", "data_args"}
+
+# archbench's own defaults, used where neither the user nor the recipe says
+DEFAULTS = dict(epochs=10, batch_size=128, lr=1e-3, optimizer="adam", weight_decay=0.0, scheduler="none",
+                patience=0, label_smoothing=0.0, augment="none", grad_clip=None)
+
+
+def parse_value(text: str) -> Any:
+    """'0.1' -> 0.1, 'true' -> True, '[64,64]' -> [64, 64], 'relu' -> 'relu' (YAML scalars)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def parse_sets(items: List[str]) -> Dict[str, Any]:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UsageError(f"--set expects key=value, got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip().replace("-", "_")] = parse_value(v)
+    return out
+
+
+def load_config_file(path: str) -> Dict[str, Any]:
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"config file {path} does not exist")
+    try:
+        d = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise UsageError(f"config file {path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(d, dict):
+        raise UsageError(f"config file {path} must hold a mapping of key: value")
+    return {k.replace("-", "_"): v for k, v in d.items()}
+
+
+def route(cfg: TrainConfig, values: Dict[str, Any], model_hparams, data_options) -> None:
+    """Put each key where it belongs: config field, model hyperparameter or data option."""
+    for k, v in values.items():
+        if k in ("model_args", "data_args"):
+            getattr(cfg, k).update(v or {})
+        elif k in FIELDS:
+            setattr(cfg, k, v)
+        elif k in model_hparams:
+            cfg.model_args[k] = v
+        elif k in data_options:
+            cfg.data_args[k] = v
+        else:
+            valid = sorted(FIELDS | set(model_hparams) | set(data_options))
+            raise UsageError(f"unknown setting {k!r}; valid for {cfg.model} on {cfg.data}: {', '.join(valid)}")
+
+
+def apply_recipe(cfg: TrainConfig, recipe: Dict[str, Any]) -> None:
+    """Fill every field still None from the recipe, then from DEFAULTS."""
+    for k, v in {**DEFAULTS, **recipe}.items():
+        if k in FIELDS and getattr(cfg, k) is None:
+            setattr(cfg, k, v)
+
+
+def validate(cfg: TrainConfig) -> None:
+    check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
+    check_choice("scheduler", cfg.scheduler, SCHEDULERS)
+    check_choice("precision", cfg.precision, PRECISIONS)
+    check_choice("augment", cfg.augment, AUGMENTS)
+    check_choice("monitor", cfg.monitor, MONITORS)
+    check_choice("progress", cfg.progress, ("auto", "bar", "epoch", "none"))
+    positive = dict(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr)
+    for k, v in positive.items():
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
+            raise UsageError(f"--{k.replace('_', '-')} must be a positive number, got {v!r}")
+    if not isinstance(cfg.epochs, int) or not isinstance(cfg.batch_size, int):
+        raise UsageError("--epochs and --batch-size must be whole numbers")
+    if cfg.patience is None or cfg.patience < 0:
+        raise UsageError(f"--patience must be 0 (off) or a positive number of epochs, got {cfg.patience!r}")
+    if cfg.weight_decay < 0 or not 0 <= cfg.label_smoothing < 1:
+        raise UsageError("weight_decay must be >= 0 and label_smoothing in [0, 1)")
+    if cfg.target_accuracy is not None and not 0 < cfg.target_accuracy <= 1:
+        raise UsageError(f"--target-accuracy is a fraction in (0, 1], got {cfg.target_accuracy}")
+
+
+def dumps(d: Dict[str, Any]) -> str:
+    return json.dumps(d, indent=2, sort_keys=False, default=str)

@@ -1,0 +1,1 @@
+"""Reports: HTML pages, comparison tables, statistics."""

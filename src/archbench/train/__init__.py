@@ -1,0 +1,1 @@
+"""Training: the fit loop, callbacks, checkpoints, optimisers and schedulers."""

@@ -1,0 +1,189 @@
+"""Checkpoints without pickle: tensors in safetensors, everything else as JSON in its header.
+
+A state (model, optimiser, scheduler, early stopping, random generators, history) is any nest of
+dicts, lists, tuples, numbers, strings and tensors. ``flatten`` moves every tensor into a flat
+``{key: tensor}`` table and leaves a JSON skeleton that points at them; ``unflatten`` reverses it.
+Loading runs no code from the file: safetensors parses raw buffers and the skeleton is JSON.
+
+Each file is written to a temporary name and renamed over the old one, so a crash or ``kill -9``
+at any moment leaves the last complete checkpoint in place.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, Tuple
+
+import torch
+import torch.nn as nn
+
+from ..errors import CheckpointError
+
+FORMAT = "archbench-checkpoint-1"
+
+
+def flatten(obj: Any, tensors: Dict[str, torch.Tensor], prefix: str = "t") -> Any:
+    if isinstance(obj, torch.Tensor):
+        key = f"{prefix}{len(tensors)}"
+        tensors[key] = obj.detach().to("cpu").contiguous().clone()
+        return {"__tensor__": key}
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) for k in obj):
+            return {"__dict__": {k: flatten(v, tensors, prefix) for k, v in obj.items()}}
+        return {"__items__": [[flatten(k, tensors, prefix), flatten(v, tensors, prefix)] for k, v in obj.items()]}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [flatten(v, tensors, prefix) for v in obj]}
+    if isinstance(obj, list):
+        return [flatten(v, tensors, prefix) for v in obj]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"cannot checkpoint a {type(obj).__name__}")
+
+
+def unflatten(obj: Any, tensors: Dict[str, torch.Tensor]) -> Any:
+    if isinstance(obj, list):
+        return [unflatten(v, tensors) for v in obj]
+    if isinstance(obj, dict):
+        if "__tensor__" in obj:
+            return tensors[obj["__tensor__"]]
+        if "__dict__" in obj:
+            return {k: unflatten(v, tensors) for k, v in obj["__dict__"].items()}
+        if "__items__" in obj:
+            return {unflatten(k, tensors): unflatten(v, tensors) for k, v in obj["__items__"]}
+        if "__tuple__" in obj:
+            return tuple(unflatten(v, tensors) for v in obj["__tuple__"])
+    return obj
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename over ``path`` (same folder, so the rename is atomic)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    atomic_write(path, write)
+
+
+def save_state(path: Path, state: Dict[str, Any]) -> None:
+    """Save a nested state as one safetensors file whose header holds the JSON skeleton."""
+    from safetensors.torch import save_file
+
+    tensors: Dict[str, torch.Tensor] = {}
+    skeleton = flatten(state, tensors)
+    meta = {"format": FORMAT, "state": json.dumps(skeleton)}
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+
+
+def load_state(path: Path) -> Dict[str, Any]:
+    """Inverse of save_state. Refuses anything that is not an archbench safetensors file."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors raises its own error types for foreign or damaged files
+        raise CheckpointError(f"{path} is not a safetensors checkpoint ({type(e).__name__}); refusing to load it") from None
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path} was not written by archbench (no {FORMAT} header)")
+    try:
+        return unflatten(json.loads(meta["state"]), tensors)
+    except (KeyError, ValueError) as e:
+        raise CheckpointError(f"{path} is damaged: {e}") from None
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The plain module under DDP and torch.compile wrappers (no 'module.'/'_orig_mod.' prefixes)."""
+    while True:
+        if hasattr(model, "_orig_mod"):
+            model = model._orig_mod
+        elif isinstance(model, nn.parallel.DistributedDataParallel):
+            model = model.module
+        else:
+            return model
+
+
+def model_state(model: nn.Module) -> Dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in unwrap(model).state_dict().items()}
+
+
+# ---------------------------------------------------------------- weights + architecture
+
+def save_model(model: nn.Module, directory: Path, name: str = "model") -> Path:
+    """Write ``name.safetensors`` (weights) and ``name.json`` (what builds the architecture)."""
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    plain = unwrap(model)
+    weights = {k: v.detach().cpu().contiguous().clone() for k, v in plain.state_dict().items()}
+    arch = getattr(plain, "arch", None) or {"name": type(plain).__name__}
+    atomic_write(directory / f"{name}.safetensors", lambda tmp: save_file(weights, tmp, metadata={"format": FORMAT}))
+    atomic_write_text(directory / f"{name}.json", json.dumps(arch, indent=2))
+    return directory / f"{name}.safetensors"
+
+
+def load_model(directory: Path, name: str = "model", device="cpu") -> nn.Module:
+    """Rebuild a registered model from ``name.json`` and load ``name.safetensors`` into it."""
+    from safetensors.torch import load_file
+
+    from ..models import build_model
+
+    directory = Path(directory)
+    arch_path, weights_path = directory / f"{name}.json", directory / f"{name}.safetensors"
+    if not arch_path.is_file() or not weights_path.is_file():
+        raise CheckpointError(f"{directory} holds no {name}.json + {name}.safetensors (not an archbench run?)")
+    try:
+        arch = json.loads(arch_path.read_text())
+        model = build_model(arch["name"], arch["meta"], **arch.get("hparams", {}))
+    except (ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"{arch_path} is damaged: {e}") from None
+    try:
+        state = load_file(str(weights_path))
+    except Exception as e:
+        raise CheckpointError(f"{weights_path} is not a safetensors file ({type(e).__name__}); refusing to load it") from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise CheckpointError(f"{weights_path} does not fit {arch['name']}: {str(e).splitlines()[0]}") from None
+    return model.to(device)
+
+
+# ---------------------------------------------------------------- the notebook's 9.2 helpers
+
+def save_checkpoint(path: Path, model: nn.Module, optimizer=None, epoch: int = 0, **extra) -> None:
+    """Save model + optimiser + epoch (+ any extra JSON/tensor state) to one safe file."""
+    state = {"epoch": epoch, "model": model_state(model), **extra}
+    if optimizer is not None:
+        state["optimizer"] = optimizer.state_dict()
+    save_state(path, state)
+
+
+def load_checkpoint(path: Path, model: nn.Module, optimizer=None) -> Tuple[nn.Module, Any, int]:
+    """Load what save_checkpoint wrote into ``model`` (and ``optimizer``); returns (model, optimizer, epoch)."""
+    state = load_state(path)
+    if "model" not in state:
+        raise CheckpointError(f"{path} holds no model state")
+    unwrap(model).load_state_dict(state["model"])
+    if optimizer is not None and "optimizer" in state:
+        optimizer.load_state_dict(state["optimizer"])
+    return model, optimizer, int(state.get("epoch", 0))

@@ -1,0 +1,56 @@
+"""Optimisers and learning-rate schedulers by name (the notebook's 1.5 and 1.9).
+
+``build_scheduler`` also says when to step it: after every batch ("batch"), after every epoch
+("epoch"), or after every epoch with the validation loss ("plateau").
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import torch
+from torch import optim
+
+from ..config import OPTIMIZERS, SCHEDULERS
+from ..registry import check_choice
+
+
+def build_optimizer(name: str, params, lr: float, weight_decay: float = 0.0, momentum: float = 0.9):
+    check_choice("optimizer", name, OPTIMIZERS)
+    params = list(params)
+    if weight_decay and name != "adamw":
+        # decay weights, not biases and norm scales (their decay only hurts)
+        decay = [p for p in params if p.ndim > 1]
+        no_decay = [p for p in params if p.ndim <= 1]
+        params = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, weight_decay=weight_decay)
+    if name == "momentum":
+        return optim.SGD(params, lr=lr, momentum=momentum, nesterov=True, weight_decay=weight_decay)
+    if name == "adam":
+        return optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    return optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
+
+
+def build_scheduler(name: str, optimizer, epochs: int, steps_per_epoch: int, lr: float) -> Tuple[Optional[object], str]:
+    check_choice("scheduler", name, SCHEDULERS)
+    total = max(1, epochs * steps_per_epoch)
+    S = optim.lr_scheduler
+    if name == "none":
+        return None, "epoch"
+    if name == "step":
+        return S.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1), "epoch"
+    if name == "exponential":
+        return S.ExponentialLR(optimizer, gamma=0.01 ** (1 / max(1, epochs))), "epoch"  # 1% of lr at the end
+    if name == "cosine":
+        return S.CosineAnnealingLR(optimizer, T_max=total), "batch"
+    if name == "plateau":
+        return S.ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=3), "plateau"
+    if name == "onecycle":
+        return S.OneCycleLR(optimizer, max_lr=lr, total_steps=total, pct_start=0.25), "batch"
+    return S.CosineAnnealingWarmRestarts(optimizer, T_0=max(1, epochs // 3) * steps_per_epoch), "batch"
+
+
+def current_lr(optimizer) -> float:
+    return float(optimizer.param_groups[0]["lr"])

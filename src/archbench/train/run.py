@@ -1,0 +1,328 @@
+"""A run: resolve the config, load data, build the model, fit, evaluate, write the run directory.
+
+Run directory (``--out DIR``, default ``runs/<model>-<data>-<time>``)::
+
+    archbench.json        what this directory is (type "run")
+    config.json           the resolved config, model architecture, data description, versions
+    history.csv           one row per epoch, rewritten atomically each epoch
+    checkpoint.safetensors  everything needed to resume (written every epoch, atomically)
+    model.safetensors + model.json   the final (best) weights and what builds them
+    metrics.json          test metrics, best epoch, time, speed, costs
+    history.png, confusion.png, classification_report.txt, figures.json, report.html
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import torch
+
+from .. import __version__
+from ..config import TrainConfig, apply_recipe, dumps, route, validate
+from ..data import dataset_entry, load_data
+from ..data.base import DataBundle
+from ..errors import CheckpointError, UsageError
+from ..models import build_model, check_fits, model_entry
+from .checkpoint import atomic_write_text, load_model, save_model
+from .loop import CHECKPOINT, Trainer, evaluate
+from .runtime import Runtime, init_distributed, resolve_precision, seed_everything, set_threads
+
+
+@dataclass
+class RunResult:
+    run_dir: Optional[Path]
+    metrics: Dict[str, Any]
+    history: List[Dict[str, Any]]
+    model: torch.nn.Module
+    bundle: DataBundle
+
+
+def resolve_config(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None) -> TrainConfig:
+    """Apply --set style overrides and the model's recipe; validate everything."""
+    entry = model_entry(cfg.model)
+    data = dataset_entry(cfg.data)
+    route(cfg, overrides or {}, entry.hparams(), data.options())
+    if data.kind not in entry.kinds:
+        raise UsageError(f"model {cfg.model!r} does not take {data.kind} data ({cfg.data}); it takes: {', '.join(entry.kinds)}")
+    apply_recipe(cfg, entry.recipe_for(cfg.data, data.kind))
+    validate(cfg)
+    return cfg
+
+
+def default_run_dir(cfg: TrainConfig) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in cfg.data.split("/")[-1])[:40]
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"{cfg.model}-{safe}-{stamp}"
+    path, i = base, 1
+    while path.exists():
+        path, i = Path(f"{base}-{i}"), i + 1
+    return path
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, dumps(obj) + "\n")
+
+
+def write_history_csv(path: Path, history: List[Dict[str, Any]]) -> None:
+    if not history:
+        return
+    cols: List[str] = []
+    for row in history:
+        cols += [k for k in row if k not in cols]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols)
+    w.writeheader()
+    w.writerows(history)
+    atomic_write_text(path, buf.getvalue())
+
+
+def versions() -> Dict[str, str]:
+    return {"archbench": __version__, "torch": torch.__version__, "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def marker(kind: str, title: str) -> Dict[str, Any]:
+    return {"type": kind, "title": title, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "version": __version__}
+
+
+def prepare(cfg: TrainConfig, rt: Runtime):
+    """Data and model for a resolved config (deterministic for cfg.data_seed and cfg.seed)."""
+    bundle = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
+    entry = model_entry(cfg.model)
+    check_fits(entry, bundle.meta(), cfg.data)
+    seed_everything(cfg.seed)
+    model = build_model(cfg.model, bundle.meta(), **cfg.model_args)
+    rt.precision = resolve_precision(cfg.precision, rt.device, entry.family)
+    return bundle, model, entry
+
+
+def use_channels_last(cfg: TrainConfig, rt: Runtime, bundle: DataBundle, family: str) -> bool:
+    if cfg.channels_last is not None:
+        return bool(cfg.channels_last)
+    return bundle.kind == "image" and family in ("cnn", "resnet") and rt.device.type == "cuda"
+
+
+def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: Optional[Path] = None,
+          write: bool = True) -> RunResult:
+    """Train one model; write its run directory (rank 0) unless ``write`` is False."""
+    set_threads(cfg.threads)
+    if resume is None:
+        cfg = resolve_config(cfg, overrides)
+    rt = init_distributed(cfg.device)
+    bundle, model, entry = prepare(cfg, rt)
+    channels_last = use_channels_last(cfg, rt, bundle, entry.family)
+    run_dir = Path(resume) if resume is not None else Path(cfg.out) if cfg.out else default_run_dir(cfg)
+    writing = write and rt.is_main
+    if writing:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if resume is None:
+            write_json(run_dir / "archbench.json", marker("run", f"{cfg.model} on {cfg.data}"))
+        config = {
+            "train": cfg.to_dict(),
+            "resolved": {"device": str(rt.device), "precision": rt.precision, "channels_last": channels_last,
+                         "world_size": rt.world, "threads": torch.get_num_threads()},
+            "model": model.arch, "data": bundle.describe(), "versions": versions(),
+        }
+        write_json(run_dir / "config.json", config)
+        save_extras(bundle, run_dir)
+    tb = open_tensorboard(cfg, run_dir) if writing else None
+
+    def on_epoch(tr: Trainer) -> None:
+        write_history_csv(run_dir / "history.csv", tr.history)
+        if tb is not None:
+            for k, v in tr.history[-1].items():
+                if k != "epoch" and isinstance(v, (int, float)):
+                    tb.add_scalar(k, v, tr.history[-1]["epoch"])
+
+    trainer = Trainer(model, bundle, cfg, rt, run_dir if write else None, on_epoch if writing else None,
+                      channels_last=channels_last)
+    if resume is not None:
+        ckpt = Path(resume) / CHECKPOINT
+        trainer.resume(ckpt)
+        if rt.is_main:
+            print(f"resuming {run_dir} at epoch {trainer.epoch + 1}, step {trainer.step}", file=sys.stderr)
+    if rt.is_main and cfg.progress != "none":
+        print(f"training {cfg.model} on {cfg.data} ({len(bundle.train)} train / {len(bundle.val)} val / "
+              f"{len(bundle.test)} test) on {rt.device} in {rt.precision}"
+              + (f", {rt.world} processes" if rt.distributed else "")
+              + (f" -> {run_dir}" if writing else ""), file=sys.stderr)
+    t0 = time.perf_counter()
+    history = trainer.fit()
+    if tb is not None:
+        tb.close()
+    metrics: Dict[str, Any] = {}
+    if rt.is_main:
+        metrics = finish(trainer, cfg, rt, bundle, run_dir if writing else None)
+    if rt.distributed:
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+    if rt.is_main and cfg.progress != "none":
+        line = f"test accuracy {100 * metrics['test_accuracy']:.2f}%" if "test_accuracy" in metrics \
+            else f"test mae {metrics.get('test_mae', float('nan')):.4f}"
+        print(f"done in {time.perf_counter() - t0:.1f}s ({trainer.stop_reason}); {line}"
+              + (f"; run directory {run_dir}" if writing else ""), file=sys.stderr)
+    return RunResult(run_dir if writing else None, metrics, history, trainer.raw, bundle)
+
+
+def finish(trainer: Trainer, cfg: TrainConfig, rt: Runtime, bundle: DataBundle, run_dir: Optional[Path]) -> Dict[str, Any]:
+    """Evaluate the restored best model on the test split and write every artefact."""
+    one = Runtime(device=rt.device, precision=rt.precision)  # test evaluation alone on rank 0
+    test = evaluate(trainer.raw, bundle, bundle.test, one, trainer.eval_batch, outputs=True)
+    history = trainer.history
+    best = trainer.stopper.best_epoch
+    metrics: Dict[str, Any] = {
+        "model": cfg.model, "data": cfg.data, "seed": cfg.seed, "test_loss": test["loss"],
+        "best_epoch": best + 1 if best >= 0 else None, "epochs_run": len(history),
+        "train_seconds": round(trainer.train_seconds, 3), "stop_reason": trainer.stop_reason,
+        "params": sum(p.numel() for p in trainer.raw.parameters()),
+        "samples_per_s": round(sum(len(trainer.train_split) // cfg.batch_size * cfg.batch_size for _ in history)
+                               / max(sum(r["seconds"] for r in history), 1e-9), 1),
+        "precision": rt.precision, "device": str(rt.device), "world_size": rt.world,
+    }
+    if "accuracy" in test:
+        metrics["test_accuracy"] = test["accuracy"]
+        metrics["best_val_accuracy"] = max((r["val_acc"] for r in history), default=None)
+    else:
+        metrics.update(test_mae=test["mae"], test_rmse=test["rmse"])
+    metrics["best_val_loss"] = min((r["val_loss"] for r in history), default=None)
+    if cfg.target_accuracy is not None:
+        metrics.update(target_accuracy=cfg.target_accuracy, time_to_target_s=trainer.time_to_target,
+                       epoch_to_target=trainer.epoch_to_target)
+    if run_dir is None:
+        metrics["_test"] = test
+        return metrics
+    save_model(trainer.raw, run_dir)
+    metrics["weights_mb"] = round((run_dir / "model.safetensors").stat().st_size / 1e6, 4)
+    write_history_csv(run_dir / "history.csv", history)
+    write_predictions(run_dir, test, bundle)
+    figures = write_run_figures(run_dir, history, test, bundle)
+    write_json(run_dir / "metrics.json", metrics)
+    write_json(run_dir / "figures.json", figures)
+    build_report_quietly(run_dir)
+    metrics["_test"] = test
+    return metrics
+
+
+def write_predictions(run_dir: Path, test: Dict[str, Any], bundle: DataBundle) -> None:
+    """Per-example test predictions (for paired significance tests between runs)."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    if "predictions" in test:
+        w.writerow(["index", "target", "prediction", "confidence"])
+        conf = test["probabilities"].max(1).values
+        for i, (t, p, c) in enumerate(zip(test["targets"].tolist(), test["predictions"].tolist(), conf.tolist())):
+            w.writerow([i, t, p, f"{c:.6f}"])
+    else:
+        w.writerow(["index", "abs_error"])
+        err = (test["outputs"] - test["targets"]).abs().mean(1)
+        for i, e in enumerate(err.tolist()):
+            w.writerow([i, f"{e:.6f}"])
+    atomic_write_text(run_dir / "predictions.csv", buf.getvalue())
+
+
+def write_run_figures(run_dir: Path, history, test, bundle: DataBundle) -> List[Dict[str, str]]:
+    from ..viz.history import plot_confusion, plot_history
+    from ..viz.report_text import classification_report_text
+
+    figures = [{"file": "history.png", "title": "Training history",
+                "caption": "Loss and accuracy per epoch. Validation loss rising while training loss falls is "
+                           "overfitting; the marker shows the epoch whose weights were kept."}]
+    plot_history(history, run_dir / "history.png")
+    if "predictions" in test:
+        plot_confusion(test["targets"], test["predictions"], bundle.class_names, run_dir / "confusion.png")
+        figures.append({"file": "confusion.png", "title": "Confusion matrix (test)",
+                        "caption": "Rows are true classes, columns predictions; off-diagonal cells show which "
+                                   "classes the model confuses."})
+        text, table = classification_report_text(test["targets"], test["predictions"], bundle.class_names)
+        atomic_write_text(run_dir / "classification_report.txt", text)
+        write_json(run_dir / "classification_report.json", table)
+    return figures
+
+
+def save_extras(bundle: DataBundle, run_dir: Path) -> None:
+    vocab = bundle.extras.get("vocab")
+    if vocab is not None and hasattr(vocab, "to_json"):
+        atomic_write_text(run_dir / "vocab.json", vocab.to_json())
+    if "scaler" in bundle.extras:
+        write_json(run_dir / "scaler.json", [float(v) for v in bundle.extras["scaler"]])
+
+
+def open_tensorboard(cfg: TrainConfig, run_dir: Path):
+    if not cfg.tensorboard:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        print("tensorboard is not installed (pip install 'archbench[tensorboard]'); history.csv is still written",
+              file=sys.stderr)
+        return None
+    return SummaryWriter(str(run_dir / "tensorboard"))
+
+
+def build_report_quietly(directory: Path) -> None:
+    try:
+        from ..report.html import build_report
+    except ImportError:
+        return
+    build_report(directory)
+
+
+# ---------------------------------------------------------------- reading runs back
+
+def read_run_config(run_dir: Path) -> Dict[str, Any]:
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CheckpointError(f"{run_dir} is not a directory")
+    marker_path, cfg_path = run_dir / "archbench.json", run_dir / "config.json"
+    try:
+        kind = json.loads(marker_path.read_text()).get("type")
+        config = json.loads(cfg_path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{run_dir} is not an archbench run directory (no archbench.json/config.json)") from None
+    except ValueError as e:
+        raise CheckpointError(f"{run_dir}: damaged archbench.json or config.json ({e})") from None
+    if kind != "run" or "train" not in config:
+        raise CheckpointError(f"{run_dir} is an archbench {kind} directory, not a run")
+    return config
+
+
+def resume_run(run_dir: Path) -> RunResult:
+    config = read_run_config(run_dir)
+    if not (Path(run_dir) / CHECKPOINT).is_file():
+        raise CheckpointError(f"{run_dir} has no {CHECKPOINT} to resume from")
+    cfg = TrainConfig.from_dict(config["train"])
+    return train(cfg, resume=Path(run_dir))
+
+
+def load_run(run_dir: Path, device: str = "cpu"):
+    """(model, bundle, config) of a finished run: weights from model.safetensors."""
+    config = read_run_config(run_dir)
+    cfg = TrainConfig.from_dict(config["train"])
+    bundle = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
+    model = load_model(Path(run_dir), device=device)
+    return model, bundle, config
+
+
+def evaluate_run(run_dir: Path, device: str = "auto") -> Dict[str, Any]:
+    from .runtime import resolve_device
+
+    dev = resolve_device(device)
+    model, bundle, config = load_run(run_dir, device=str(dev))
+    rt = Runtime(device=dev, precision="fp32")
+    res = evaluate(model, bundle, bundle.test, rt, outputs=False)
+    out = {"run": str(run_dir), "model": config["train"]["model"], "data": config["train"]["data"],
+           "test_loss": res["loss"], "n": res["n"]}
+    if "accuracy" in res:
+        out["test_accuracy"] = res["accuracy"]
+    else:
+        out.update(test_mae=res["mae"], test_rmse=res["rmse"])
+    return out

@@ -1,0 +1,135 @@
+"""Where and how a run executes: device, precision, process group, seeding.
+
+One process trains the same way whether it is alone or one rank of ``torchrun``: the loop asks
+``Runtime`` for its rank and world size and all-reduces its sums; nothing else changes.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from ..errors import UsageError
+
+FAST_BF16_FAMILIES = ("mlp", "cnn", "resnet")  # where CPU bf16 autocast is both faster and as accurate
+
+
+@dataclass
+class Runtime:
+    device: torch.device
+    precision: str  # fp32 | bf16 | fp16 (resolved)
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world > 1
+
+    def autocast(self):
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def all_sum(self, *values: float):
+        """Sum numbers over ranks (identity in one process)."""
+        if not self.distributed:
+            return values
+        t = torch.tensor(values, dtype=torch.float64, device=self.device if self.device.type == "cuda" else "cpu")
+        dist.all_reduce(t)
+        return tuple(t.tolist())
+
+    def barrier(self):
+        if self.distributed:
+            dist.barrier()
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda was asked for but no CUDA GPU is available (use --device cpu or auto)")
+        return torch.device("cuda", local_rank) if name == "cuda" else torch.device(name)
+    if name == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise UsageError("--device mps was asked for but is not available")
+        return torch.device("mps")
+    if name != "cpu":
+        raise UsageError(f"unknown device {name!r}; choose from: auto, cpu, cuda, cuda:N, mps")
+    return torch.device("cpu")
+
+
+def cpu_has_bf16() -> bool:
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(name: str, device: torch.device, family: str) -> str:
+    """'auto' -> the fastest precision that keeps accuracy for this model on this device."""
+    if name == "fp16" and device.type != "cuda":
+        raise UsageError("--precision fp16 needs a CUDA GPU (it uses a gradient scaler); use bf16 or fp32 on CPU")
+    if name == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise UsageError("this GPU has no bf16 support; use --precision fp16 or fp32")
+    if name != "auto":
+        return name
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if device.type == "cpu" and family in FAST_BF16_FAMILIES and cpu_has_bf16():
+        return "bf16"
+    return "fp32"
+
+
+def init_distributed(device_name: str) -> Runtime:
+    """Join torchrun's process group when launched by it (env RANK/WORLD_SIZE), else one process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = resolve_device(device_name, local_rank)
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group(backend=backend)
+    return Runtime(device=device, precision="fp32", rank=rank, world=world, local_rank=local_rank)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state(device: torch.device) -> dict:
+    state = {"torch": torch.get_rng_state(), "python": list(random.getstate()[1]), "python_pos": random.getstate()[2],
+             "numpy": np.random.get_state()[1].astype(np.int64).tolist(), "numpy_pos": int(np.random.get_state()[2])}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(state: dict, device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate((3, tuple(state["python"]), state["python_pos"]))
+    np.random.set_state(("MT19937", np.array(state["numpy"], dtype=np.uint32), state["numpy_pos"], 0, 0.0))
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def set_threads(n: Optional[int]) -> None:
+    if n:
+        torch.set_num_threads(int(n))

@@ -1,0 +1,1 @@
+"""Figures: training history, confusion matrix, fundamentals, explanations."""

@@ -1,0 +1,80 @@
+"""Training-history and confusion-matrix figures (the notebook's plot_training_history and
+plot_confusion_matrix), drawn with matplotlib's Agg backend."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_history(history: List[Dict], out: Path, title: str = "") -> None:
+    plt = _plt()
+    epochs = [r["epoch"] for r in history]
+    has_acc = "val_acc" in history[0]
+    fig, axes = plt.subplots(1, 3 if has_acc else 2, figsize=(15 if has_acc else 10, 4.2))
+    ax = axes[0]
+    ax.plot(epochs, [r["train_loss"] for r in history], "o-", ms=3, label="train")
+    ax.plot(epochs, [r["val_loss"] for r in history], "o-", ms=3, label="validation")
+    best = int(np.argmin([r["val_loss"] for r in history]))
+    ax.axvline(epochs[best], color="0.6", ls="--", lw=1, label=f"best val loss (epoch {epochs[best]})")
+    ax.set(xlabel="epoch", ylabel="loss", title="Loss")
+    ax.legend()
+    if has_acc:
+        ax = axes[1]
+        ax.plot(epochs, [100 * r["train_acc"] for r in history], "o-", ms=3, label="train")
+        ax.plot(epochs, [100 * r["val_acc"] for r in history], "o-", ms=3, label="validation")
+        if "test_acc" in history[0]:
+            ax.plot(epochs, [100 * r["test_acc"] for r in history], "o-", ms=3, label="test")
+        ax.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
+        ax.legend()
+    else:
+        axes[0].set_yscale("log")
+    ax = axes[-1]
+    ax.plot(epochs, [r["lr"] for r in history], "o-", ms=3, color="tab:purple")
+    ax.set(xlabel="epoch", ylabel="learning rate (end of epoch)", title="Learning rate")
+    for a in axes:
+        a.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def confusion_matrix(targets, predictions, n: int) -> np.ndarray:
+    t = np.asarray(targets, dtype=np.int64)
+    p = np.asarray(predictions, dtype=np.int64)
+    return np.bincount(t * n + p, minlength=n * n).reshape(n, n)
+
+
+def plot_confusion(targets, predictions, class_names: Sequence[str], out: Path) -> np.ndarray:
+    plt = _plt()
+    n = len(class_names)
+    cm = confusion_matrix(targets, predictions, n)
+    size = max(4.5, 0.55 * n + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    if n <= 20:
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xticks(range(n), class_names, rotation=45 if n > 5 else 0, ha="right" if n > 5 else "center")
+    ax.set_yticks(range(n), class_names)
+    ax.set(xlabel="predicted", ylabel="true", title=f"Confusion matrix ({cm.trace() / max(cm.sum(), 1):.2%} correct)")
+    fig.colorbar(im, ax=ax, fraction=0.046, label="fraction of the true class")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return cm

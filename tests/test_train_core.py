@@ -1,0 +1,165 @@
+"""The training core: reproducibility, early stopping, checkpoints, resume."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from archbench import TrainConfig, train_model as train
+from archbench.train.callbacks import EarlyStopping
+from archbench.train.checkpoint import flatten, load_checkpoint, load_state, save_checkpoint, save_state, unflatten
+from archbench.train.loop import evaluate
+from archbench.train.runtime import Runtime
+
+from helpers import run_cli, strip_timing
+
+FAST = dict(progress="none", threads=1, precision="fp32")
+
+
+def small(model="mlp", **kw):
+    cfg = TrainConfig(model=model, data="digits", epochs=kw.pop("epochs", 3), batch_size=64, **FAST)
+    return cfg, kw
+
+
+def test_same_seed_same_history():
+    runs = []
+    for _ in range(2):
+        cfg, kw = small(seed=7)
+        runs.append(train(cfg, {"seed": 7, "augment": "none"}, write=False))
+    assert strip_timing(runs[0].history) == strip_timing(runs[1].history)
+    a, b = runs[0].model.state_dict(), runs[1].model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    cfg, _ = small()
+    other = train(cfg, {"seed": 8, "augment": "none"}, write=False)
+    assert strip_timing(other.history) != strip_timing(runs[0].history)
+
+
+def test_early_stopping_restores_exactly_the_best_weights():
+    # a high constant learning rate makes validation loss wander, so the best epoch is not the last
+    cfg, _ = small(epochs=8)
+    res = train(cfg, {"optimizer": "sgd", "lr": 0.3, "scheduler": "none", "patience": 3, "augment": "none",
+                      "dropout": 0.0}, write=False)
+    losses = [r["val_loss"] for r in res.history]
+    rt = Runtime(device=torch.device("cpu"), precision="fp32")
+    restored = evaluate(res.model, res.bundle, res.bundle.val, rt)["loss"]
+    assert restored == min(losses)
+    assert res.metrics["best_epoch"] == losses.index(min(losses)) + 1
+
+
+def test_early_stopping_keeps_a_deep_copy():
+    model = torch.nn.Linear(3, 2)
+    es = EarlyStopping(patience=2)
+    es.step({"val_loss": 1.0}, model, 0)
+    kept = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.add_(1.0)  # training goes on and changes the live tensors
+    assert es.step({"val_loss": 2.0}, model, 1) is False
+    assert es.step({"val_loss": 3.0}, model, 2) is True  # patience 2 exhausted
+    es.restore(model)
+    assert torch.equal(model.weight, kept)
+
+
+def test_unknown_monitor_is_an_error():
+    from archbench.errors import UsageError
+
+    with pytest.raises(UsageError, match="val_loss"):
+        EarlyStopping(monitor="val_accuracy")
+
+
+def test_state_round_trip_without_pickle(tmp_path):
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    model(torch.randn(5, 4)).sum().backward()
+    opt.step()
+    state = {"optimizer": opt.state_dict(), "t": (1, 2.5, None, "x"), "nested": {"a": [torch.arange(3)]}}
+    tensors = {}
+    back = unflatten(flatten(state, tensors), tensors)
+    assert back["t"] == (1, 2.5, None, "x")
+    assert set(back["optimizer"]["state"]) == {0, 1, 2, 3}  # int keys survive
+    save_state(tmp_path / "s.safetensors", state)
+    loaded = load_state(tmp_path / "s.safetensors")
+    opt2 = torch.optim.Adam(model.parameters(), lr=0.01)
+    opt2.load_state_dict(loaded["optimizer"])
+    assert torch.equal(loaded["nested"]["a"][0], torch.arange(3))
+
+
+def test_notebook_checkpoint_helpers(tmp_path):
+    model = torch.nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.randn(3, 4)).sum().backward()
+    opt.step()
+    save_checkpoint(tmp_path / "c.safetensors", model, opt, epoch=5)
+    m2, o2 = torch.nn.Linear(4, 2), None
+    o2 = torch.optim.SGD(m2.parameters(), lr=0.1, momentum=0.9)
+    _, _, epoch = load_checkpoint(tmp_path / "c.safetensors", m2, o2)
+    assert epoch == 5 and torch.equal(m2.weight, model.weight)
+    assert torch.equal(o2.state_dict()["state"][0]["momentum_buffer"], opt.state_dict()["state"][0]["momentum_buffer"])
+
+
+class Boom:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "checkpoint.safetensors"])
+def test_pickle_checkpoint_is_refused_without_running(tmp_path, name):
+    import pickle
+
+    from archbench.errors import CheckpointError
+    from archbench.train.checkpoint import load_model
+
+    (tmp_path / "model.json").write_text(json.dumps({"name": "mlp", "meta": {"kind": "image", "task": "classification",
+                                                                              "input_shape": [1, 8, 8], "num_classes": 10}}))
+    (tmp_path / name).write_bytes(pickle.dumps({"x": Boom()}))
+    torch.save({"x": 1}, tmp_path / "other.pth")
+    with pytest.raises(CheckpointError):
+        if name == "model.safetensors":
+            load_model(tmp_path)
+        else:
+            load_state(tmp_path / name)
+    with pytest.raises(CheckpointError):
+        load_state(tmp_path / "other.pth")
+    assert not (tmp_path / "PWNED").exists() and not Path("PWNED").exists()
+
+
+def _wait_for(path: Path, timeout=120):
+    t = time.time()
+    while not path.exists():
+        if time.time() - t > timeout:
+            raise TimeoutError(path)
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_kill_9_and_resume_equals_uninterrupted(tmp_path):
+    args = ["train", "mlp", "--data", "digits", "--epochs", "4", "--batch-size", "32", "--threads", "1",
+            "--precision", "fp32", "--progress", "none", "--set", "checkpoint_every=0", "--augment", "none"]
+    full = run_cli(*args, "--out", tmp_path / "full")
+    assert full.returncode == 0, full.stderr
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "archbench", *args, "--out", str(killed)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for(killed / "checkpoint.safetensors")
+    time.sleep(1.0)  # somewhere in the middle of an epoch, at no chosen moment
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "metrics.json").exists(), "the run finished before it could be killed"
+    state = load_state(killed / "checkpoint.safetensors")  # the last checkpoint is intact
+    assert state["epoch"] < 4
+    res = run_cli("train", "--resume", killed)
+    assert res.returncode == 0, res.stderr
+    a = json.loads((tmp_path / "full" / "metrics.json").read_text())
+    b = json.loads((killed / "metrics.json").read_text())
+    for k in ("test_accuracy", "test_loss", "best_epoch", "epochs_run", "best_val_loss"):
+        assert a[k] == b[k], k
+    ha = (tmp_path / "full" / "history.csv").read_text().splitlines()
+    hb = (killed / "history.csv").read_text().splitlines()
+    assert len(ha) == len(hb) == 5  # header + 4 epochs, no duplicated rows
+    drop = lambda lines: [",".join(l.split(",")[:6]) for l in lines]  # epoch..lr, not timings
+    assert drop(ha) == drop(hb)
+
