@@ -38,7 +38,7 @@ def add_train_args(p: argparse.ArgumentParser, multi: bool = False) -> None:
     g = p.add_argument_group("training (defaults come from each model's recipe; see `archbench models -v`)")
     g.add_argument("--epochs", type=int)
     g.add_argument("--batch-size", type=int)
-    g.add_argument("--lr", type=float, help="learning rate (peak rate for onecycle)")
+    g.add_argument("--lr", type=lr_value, help="learning rate (peak rate for onecycle), or 'auto' for the range test")
     g.add_argument("--optimizer", choices=["sgd", "momentum", "adam", "adamw", "rmsprop"])
     g.add_argument("--weight-decay", type=float)
     g.add_argument("--scheduler", choices=["none", "step", "exponential", "cosine", "plateau", "onecycle", "cosine-restarts"])
@@ -62,6 +62,15 @@ def add_train_args(p: argparse.ArgumentParser, multi: bool = False) -> None:
     g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="any config field, model hyperparameter (e.g. hidden_sizes=[256,128]) or data option "
                         "(e.g. seq_len=200); repeatable")
+
+
+def lr_value(text: str):
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
 
 
 FLAG_FIELDS = ("data_dir", "data_seed", "epochs", "batch_size", "lr", "optimizer", "weight_decay", "scheduler",
@@ -177,6 +186,111 @@ def cmd_datasets(args) -> int:
     return 0
 
 
+def settings_without_data(args) -> dict:
+    settings = collect_settings(args)
+    settings.pop("data", None)
+    return settings
+
+
+def cmd_compare(args) -> int:
+    from datetime import datetime
+    from pathlib import Path
+
+    from .compare import Plan, compare, pair_models, parse_budget, parse_seeds, parse_sweep
+
+    settings = settings_without_data(args)
+    seeds = parse_seeds(args.seeds, args.repeats, default=int(settings.pop("seed", 0)))
+    budget = parse_budget(args.budget)
+    if budget and "epochs" in settings:
+        raise UsageError("give --budget or --epochs, not both")
+    key, values = parse_sweep(args.sweep)
+    plan = Plan(pair_models(args.models, args.data or []), seeds, budget, key, values)
+    out = Path(args.out) if args.out else Path("runs") / f"compare-{datetime.now():%Y%m%d-%H%M%S}"
+    res = compare(plan, settings, out, tune_trials=args.tune or 0)
+    print((out / "comparison.md").read_text())
+    print((out / "significance.md").read_text().split("\n", 1)[1].strip() + "\n")
+    print(f"report: {(out / 'report.html').resolve()}")
+    return 0
+
+
+def cmd_fundamentals(args) -> int:
+    from .viz.fundamentals import write_fundamentals
+
+    out = write_fundamentals(args.out, progress=True)
+    print(f"report: {build_and_locate(out)}")
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from .viz.explain import write_explain
+
+    out = write_explain(args.run_dir, out_dir=args.out, n_examples=args.examples)
+    print(f"report: {build_and_locate(out)}")
+    return 0
+
+
+def cmd_gradients(args) -> int:
+    from pathlib import Path
+
+    from .viz.gradient_cli import gradients_command
+
+    out = gradients_command(args.models, args.data, settings_without_data(args), Path(args.out), n=args.samples)
+    print(f"report: {build_and_locate(out)}")
+    return 0
+
+
+def cmd_summary(args) -> int:
+    from .models.summary_cli import summary_command
+
+    print(summary_command(args.model, args.data or "digits", settings_without_data(args), markdown=args.markdown))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report.html import build_report, open_report
+
+    for d in args.dirs:
+        path = build_report(d, embed=args.embed)
+        print(path)
+        if args.open:
+            open_report(path)
+    return 0
+
+
+def cmd_lr_find(args) -> int:
+    from pathlib import Path
+
+    from .config import TrainConfig
+    from .train.lr_find import lr_find
+
+    settings = settings_without_data(args)
+    cfg = TrainConfig(model=args.model, data=args.data or "digits")
+    res = lr_find(cfg, settings, out_dir=Path(args.out))
+    print(f"suggested learning rate: {res['suggestion']:.3g}  (use --lr {res['suggestion']:.3g}, or --lr auto)")
+    print(f"report: {build_and_locate(Path(args.out))}")
+    return 0
+
+
+def cmd_tune(args) -> int:
+    from pathlib import Path
+
+    from .config import TrainConfig
+    from .tune import tune
+
+    settings = settings_without_data(args)
+    cfg = TrainConfig(model=args.model, data=args.data or "digits")
+    res = tune(cfg, settings, args.trials, Path(args.out), seed=int(settings.get("seed", 0)))
+    print(f"best value {res['best_value']:.4f} with {res['best_params']}")
+    print(f"train with it: archbench train --config {Path(args.out) / 'best.yaml'}")
+    return 0
+
+
+def build_and_locate(directory) -> str:
+    from .report.html import build_report
+
+    return str(build_report(directory).resolve())
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="archbench", description="Train, compare, explain and report on the classic neural "
                "architectures (MLP, CNN, RNN, LSTM, GRU, attention, Transformer) on real data.",
@@ -208,6 +322,67 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--top", type=int, default=1, help="show the top K classes")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=cmd_predict)
+
+    c = sub.add_parser("compare", help="train several models on the same data, seeds and budget; table, figures, page",
+                       description="Train each MODEL on the same data, seeds and budget and write a comparison "
+                       "directory: table (Markdown, CSV, terminal), significance tests, cost columns, figures and an "
+                       "HTML page. With no MODEL and no --data: the whole zoo (mlp, cnn on digits; rnn, birnn, lstm, "
+                       "gru, lstm-attn, transformer on seq-sum).")
+    c.add_argument("models", nargs="*", metavar="MODEL")
+    c.add_argument("--out", metavar="DIR", help="comparison directory (default runs/compare-TIME)")
+    c.add_argument("--seeds", metavar="S1,S2,...", help="train every model once per seed (mean ± std, paired tests)")
+    c.add_argument("--repeats", type=int, metavar="N", help="same as --seeds 0,1,...,N-1")
+    c.add_argument("--budget", metavar="epochs=N|seconds=S|steps=K", help="the same training budget for every model")
+    c.add_argument("--sweep", metavar="KEY=V1,V2,...", help="run the grid over one setting, e.g. seq_len=50,100,200")
+    c.add_argument("--tune", type=int, metavar="N", help="give every model N tuning trials (Optuna) first")
+    add_train_args(c, multi=True)
+    c.set_defaults(func=cmd_compare)
+
+    f = sub.add_parser("fundamentals", help="every figure of the notebook's Part 1 (activations, losses, optimisers, ...)")
+    f.add_argument("--out", default="runs/fundamentals", metavar="DIR")
+    f.set_defaults(func=cmd_fundamentals)
+
+    x = sub.add_parser("explain", help="what a trained model shows: filters, feature maps, attention, gradients")
+    x.add_argument("run_dir")
+    x.add_argument("--out", metavar="DIR", help="default RUN_DIR/explain")
+    x.add_argument("--examples", type=int, default=8, help="how many test examples to draw")
+    x.set_defaults(func=cmd_explain)
+
+    gr = sub.add_parser("gradients", help="gradient magnitudes per parameter and per time step (vanishing gradients)")
+    gr.add_argument("models", nargs="+", metavar="MODEL|RUN_DIR")
+    gr.add_argument("--data", default=None, help="data set (default seq-sum); ignored for run directories")
+    gr.add_argument("--out", default="runs/gradients", metavar="DIR")
+    gr.add_argument("--samples", type=int, default=256, help="training examples in the study batch")
+    gr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    gr.add_argument("--config", help=argparse.SUPPRESS)
+    gr.set_defaults(func=cmd_gradients)
+
+    su = sub.add_parser("summary", help="each layer's output shape, parameters and FLOPs")
+    su.add_argument("model")
+    su.add_argument("--data", default=None, help="data set that sizes the model (default digits)")
+    su.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    su.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    su.add_argument("--config", help=argparse.SUPPRESS)
+    su.set_defaults(func=cmd_summary)
+
+    lf = sub.add_parser("lr-find", help="learning-rate range test with a plot and a repeatable suggestion")
+    lf.add_argument("model")
+    lf.add_argument("--out", default="runs/lr-find", metavar="DIR")
+    add_train_args(lf)
+    lf.set_defaults(func=cmd_lr_find)
+
+    tu = sub.add_parser("tune", help="search hyperparameters with Optuna (pip install 'archbench[tune]')")
+    tu.add_argument("model")
+    tu.add_argument("--trials", type=int, default=20)
+    tu.add_argument("--out", default="runs/tune", metavar="DIR", help="study directory (resumable)")
+    add_train_args(tu)
+    tu.set_defaults(func=cmd_tune)
+
+    r = sub.add_parser("report", help="(re)build the HTML report of run/comparison/explain directories")
+    r.add_argument("dirs", nargs="+", metavar="DIR")
+    r.add_argument("--open", action="store_true", help="open it in a browser")
+    r.add_argument("--embed", action="store_true", help="embed the images in the page (one file to share)")
+    r.set_defaults(func=cmd_report)
 
     m = sub.add_parser("models", help="list the registered models")
     m.add_argument("-v", "--verbose", action="store_true", help="also show hyperparameters and recipes")

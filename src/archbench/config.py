@@ -33,7 +33,7 @@ class TrainConfig:
     epochs: Optional[int] = None  # None: the model's recipe decides
     batch_size: Optional[int] = None
     eval_batch_size: Optional[int] = None
-    lr: Optional[float] = None
+    lr: Optional[float] = None  # or "auto": the learning-rate range test picks it
     optimizer: Optional[str] = None
     weight_decay: Optional[float] = None
     momentum: float = 0.9
@@ -144,7 +144,7 @@ def validate(cfg: TrainConfig) -> None:
     check_choice("augment", cfg.augment, AUGMENTS)
     check_choice("monitor", cfg.monitor, MONITORS)
     check_choice("progress", cfg.progress, ("auto", "bar", "epoch", "none"))
-    positive = dict(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr)
+    positive = dict(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=1.0 if cfg.lr == "auto" else cfg.lr)
     for k, v in positive.items():
         if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
             raise UsageError(f"--{k.replace('_', '-')} must be a positive number, got {v!r}")

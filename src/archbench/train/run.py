@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import torch
 
@@ -94,9 +94,10 @@ def marker(kind: str, title: str) -> Dict[str, Any]:
             "version": __version__}
 
 
-def prepare(cfg: TrainConfig, rt: Runtime):
+def prepare(cfg: TrainConfig, rt: Runtime, bundle: Optional[DataBundle] = None):
     """Data and model for a resolved config (deterministic for cfg.data_seed and cfg.seed)."""
-    bundle = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
+    if bundle is None:
+        bundle = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
     entry = model_entry(cfg.model)
     check_fits(entry, bundle.meta(), cfg.data)
     seed_everything(cfg.seed)
@@ -112,13 +113,23 @@ def use_channels_last(cfg: TrainConfig, rt: Runtime, bundle: DataBundle, family:
 
 
 def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: Optional[Path] = None,
-          write: bool = True) -> RunResult:
-    """Train one model; write its run directory (rank 0) unless ``write`` is False."""
+          write: bool = True, on_epoch: Optional[Callable[[Trainer], None]] = None,
+          bundle: Optional[DataBundle] = None) -> RunResult:
+    """Train one model; write its run directory (rank 0) unless ``write`` is False.
+
+    ``on_epoch(trainer)`` is called on rank 0 after every epoch (``trainer.history[-1]`` is the new
+    row); raising from it stops the run (e.g. a tuner pruning a trial). ``bundle`` reuses data
+    already loaded with the same data, data_seed and options (``archbench compare`` does).
+    """
     set_threads(cfg.threads)
     if resume is None:
         cfg = resolve_config(cfg, overrides)
     rt = init_distributed(cfg.device)
-    bundle, model, entry = prepare(cfg, rt)
+    if cfg.lr == "auto":
+        from .lr_find import suggest_lr
+
+        cfg.lr = suggest_lr(cfg)
+    bundle, model, entry = prepare(cfg, rt, bundle)
     channels_last = use_channels_last(cfg, rt, bundle, entry.family)
     run_dir = Path(resume) if resume is not None else Path(cfg.out) if cfg.out else default_run_dir(cfg)
     writing = write and rt.is_main
@@ -136,14 +147,20 @@ def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: 
         save_extras(bundle, run_dir)
     tb = open_tensorboard(cfg, run_dir) if writing else None
 
+    user_on_epoch = on_epoch
+
     def on_epoch(tr: Trainer) -> None:
+        if user_on_epoch is not None:
+            user_on_epoch(tr)
+        if not writing:
+            return
         write_history_csv(run_dir / "history.csv", tr.history)
         if tb is not None:
             for k, v in tr.history[-1].items():
                 if k != "epoch" and isinstance(v, (int, float)):
                     tb.add_scalar(k, v, tr.history[-1]["epoch"])
 
-    trainer = Trainer(model, bundle, cfg, rt, run_dir if write else None, on_epoch if writing else None,
+    trainer = Trainer(model, bundle, cfg, rt, run_dir if write else None, on_epoch,
                       channels_last=channels_last)
     if resume is not None:
         ckpt = Path(resume) / CHECKPOINT
@@ -201,7 +218,8 @@ def finish(trainer: Trainer, cfg: TrainConfig, rt: Runtime, bundle: DataBundle, 
         metrics["_test"] = test
         return metrics
     save_model(trainer.raw, run_dir)
-    metrics["weights_mb"] = round((run_dir / "model.safetensors").stat().st_size / 1e6, 4)
+    metrics.update(measure_run_costs(trainer, bundle, rt, run_dir / "model.safetensors"))
+    write_layer_summary(trainer.raw, bundle, run_dir)
     write_history_csv(run_dir / "history.csv", history)
     write_predictions(run_dir, test, bundle)
     figures = write_run_figures(run_dir, history, test, bundle)
@@ -210,6 +228,37 @@ def finish(trainer: Trainer, cfg: TrainConfig, rt: Runtime, bundle: DataBundle, 
     build_report_quietly(run_dir)
     metrics["_test"] = test
     return metrics
+
+
+def measure_run_costs(trainer: Trainer, bundle: DataBundle, rt: Runtime, weights: Path) -> Dict[str, Any]:
+    """Parameters, FLOPs per sample, latency at batch 1, throughput, peak memory, weights size."""
+    from .cost import measure_costs
+
+    test = bundle.test
+    idx = torch.arange(min(len(test), 512))
+    x = test.x[idx]
+    if test.lengths is not None:
+        from ..data.base import trim_padding
+
+        x = trim_padding(x, test.lengths[idx])
+    x = bundle.preprocess(x.to(rt.device))
+    try:
+        with rt.autocast():
+            costs = measure_costs(trainer.raw.eval(), x, weights_path=weights, latency_repeats=30)
+    except Exception as e:  # a cost we cannot measure must not lose a finished run
+        print(f"warning: cost measurement failed ({type(e).__name__}: {e})", file=sys.stderr)
+        return {"weights_mb": round(weights.stat().st_size / 1e6, 4)}
+    return {k: costs[k] for k in ("flops_per_sample", "latency_ms_b1", "throughput_samples_s", "weights_mb",
+                                  "peak_rss_mb", "peak_cuda_mb") if k in costs}
+
+
+def write_layer_summary(model: torch.nn.Module, bundle: DataBundle, run_dir: Path) -> None:
+    from ..models.summary import summary_markdown, layer_summary
+    from ..models.summary_cli import example_input
+
+    device = next(model.parameters()).device
+    rows = layer_summary(model.eval(), example_input(bundle).to(device))
+    atomic_write_text(run_dir / "summary.md", "# Layers\n\n" + summary_markdown(rows))
 
 
 def write_predictions(run_dir: Path, test: Dict[str, Any], bundle: DataBundle) -> None:

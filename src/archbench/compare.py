@@ -1,0 +1,378 @@
+"""``archbench compare``: every model on the same data, seeds and budget, side by side.
+
+    OUT/
+      archbench.json, comparison.json      what ran, and where each run's directory is
+      results.csv                          one row per run (per seed, per swept value)
+      comparison.csv / comparison.md       one row per model and data set: mean ± std over seeds
+      significance.md / significance.json  each model against the best, paired on the same test examples
+      ranks.md                             average rank and wins, when several data sets are compared
+      when_to_use.md                       the notebook's 8.2 table, with what this comparison measured
+      comparison.png, cost.png, sweep_<key>.png, figures.json, report.html
+      runs/<data>/<model>-s<seed>[-<key>=<value>]/   each run's own directory
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from .config import TrainConfig, parse_value
+from .errors import UsageError
+
+ZOO = [("digits", ["mlp", "cnn"]), ("seq-sum", ["rnn", "birnn", "lstm", "gru", "lstm-attn", "transformer"])]
+
+WHEN_TO_USE = [
+    ("mlp", "Tabular data, simple classification", "Simple, fast, easy to interpret",
+     "Cannot use spatial or temporal structure"),
+    ("cnn", "Images, spatial data", "Translation invariant, parameter efficient", "Fixed input size, no temporal modelling"),
+    ("rnn", "Short, simple sequences", "Handles variable-length input", "Vanishing gradients, slow to train"),
+    ("birnn", "Sequences whose whole extent is known", "Sees past and future context", "Twice the cost, not causal"),
+    ("lstm", "Long sequences, time series", "Captures long-range dependencies", "More parameters, slower than GRU"),
+    ("gru", "Like LSTM", "Fewer parameters, faster", "Sometimes slightly less expressive than LSTM"),
+    ("lstm-attn", "Sequences where a few steps matter", "Attention shows which steps it used", "Extra cost of attention"),
+    ("transformer", "Text, complex sequences", "Parallel over time, long-range dependencies",
+     "Memory quadratic in sequence length"),
+]
+
+
+@dataclass
+class Plan:
+    """Every (data, model) pair to run, with seeds, an optional sweep and the shared budget."""
+
+    pairs: List[Tuple[str, str]]
+    seeds: List[int]
+    budget: Dict[str, Any] = field(default_factory=dict)  # {"epochs": N} | {"max_seconds": S} | {"max_steps": K}
+    sweep_key: Optional[str] = None
+    sweep_values: List[Any] = field(default_factory=list)
+
+    def runs(self):
+        values = self.sweep_values or [None]
+        for data, model in self.pairs:
+            for v in values:
+                for seed in self.seeds:
+                    yield data, model, seed, v
+
+
+def parse_seeds(seeds: Optional[str], repeats: Optional[int], default: int = 0) -> List[int]:
+    if seeds and repeats:
+        raise UsageError("give --seeds or --repeats, not both")
+    if repeats:
+        if repeats < 1:
+            raise UsageError("--repeats must be at least 1")
+        return list(range(repeats))
+    if not seeds:
+        return [default]
+    try:
+        out = [int(s) for s in str(seeds).split(",") if s.strip()]
+    except ValueError:
+        raise UsageError(f"--seeds takes integers separated by commas, got {seeds!r}") from None
+    if len(set(out)) != len(out) or not out:
+        raise UsageError(f"--seeds must be distinct integers, got {seeds!r}")
+    return out
+
+
+def parse_budget(text: Optional[str]) -> Dict[str, Any]:
+    if not text:
+        return {}
+    key, _, value = text.partition("=")
+    names = {"epochs": ("epochs", int), "seconds": ("max_seconds", float), "steps": ("max_steps", int)}
+    if key not in names or not value:
+        raise UsageError(f"--budget takes epochs=N, seconds=S or steps=K, got {text!r}")
+    field_name, kind = names[key]
+    try:
+        v = kind(value)
+    except ValueError:
+        raise UsageError(f"--budget {key} needs a number, got {value!r}") from None
+    if v <= 0:
+        raise UsageError(f"--budget {key} must be positive")
+    return {field_name: v}
+
+
+def budget_text(budget: Dict[str, Any]) -> str:
+    if not budget:
+        return "each model's recipe (its own epochs)"
+    (k, v), = budget.items()
+    return {"epochs": f"{v} epochs each", "max_seconds": f"{v:g} s of training each",
+            "max_steps": f"{v} optimiser steps each"}[k]
+
+
+def parse_sweep(text: Optional[str]) -> Tuple[Optional[str], List[Any]]:
+    if not text:
+        return None, []
+    key, _, values = text.partition("=")
+    vals = [parse_value(v) for v in values.split(",") if v.strip()]
+    if not key or not vals:
+        raise UsageError(f"--sweep takes key=v1,v2,..., got {text!r}")
+    return key.strip().replace("-", "_"), vals
+
+
+def pair_models(models: Sequence[str], datas: Sequence[str]) -> List[Tuple[str, str]]:
+    """Each model with every named data set whose kind it takes (an error if it takes none)."""
+    from .data import dataset_entry
+    from .models import model_entry
+
+    if not models and not datas:
+        return [(d, m) for d, ms in ZOO for m in ms]
+    if not datas:
+        datas = ["digits"]
+    if not models:
+        raise UsageError("name the models to compare (see `archbench models`), or give no arguments for the zoo")
+    kinds = {d: dataset_entry(d).kind for d in datas}
+    pairs = []
+    for m in models:
+        entry = model_entry(m)
+        fits = [d for d in datas if kinds[d] in entry.kinds]
+        if not fits:
+            raise UsageError(f"model {m!r} takes {'/'.join(entry.kinds)} data; none of {', '.join(datas)} is")
+        pairs += [(d, m) for d in fits]
+    return sorted(pairs, key=lambda p: list(datas).index(p[0]))
+
+
+def run_name(model: str, seed: int, sweep_key: Optional[str], value: Any) -> str:
+    name = f"{model}-s{seed}"
+    if sweep_key is not None:
+        name += f"-{sweep_key}={value}"
+    return name
+
+
+def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 0,
+            log=lambda s: print(s, file=sys.stderr, flush=True)) -> Dict[str, Any]:
+    """Run the plan and write the comparison directory; returns the per-run rows."""
+    from .data import load_data
+    from .train.run import marker, train, write_json
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "archbench.json", marker("comparison", comparison_title(plan)))
+    rows: List[Dict[str, Any]] = []
+    runs_index: List[Dict[str, Any]] = []
+    cache: Dict[Any, Any] = {}
+    tuned: Dict[Tuple[str, str], Dict[str, Any]] = {}
+    total = sum(1 for _ in plan.runs())
+    t_all = time.perf_counter()
+    for i, (data, model, seed, value) in enumerate(plan.runs(), 1):
+        overrides = {k: v for k, v in settings.items() if k not in ("model", "data")}
+        overrides.update(plan.budget)
+        overrides.setdefault("progress", "none")
+        overrides["seed"] = seed
+        if plan.sweep_key is not None:
+            overrides[plan.sweep_key] = value
+        if tune_trials and (data, model) not in tuned:
+            tuned[(data, model)] = tune_pair(model, data, overrides, tune_trials, out / "tuning" / data / model, log)
+        overrides.update(tuned.get((data, model), {}))
+        rel = Path("runs") / safe(data) / run_name(model, seed, plan.sweep_key, value)
+        cfg = TrainConfig(model=model, data=data, out=str(out / rel))
+        from .train.run import resolve_config
+
+        cfg = resolve_config(cfg, copy.deepcopy(overrides))
+        key = (cfg.data, cfg.data_dir, cfg.data_seed, json.dumps(cfg.data_args, sort_keys=True))
+        if key not in cache:
+            cache.clear()  # one data set in memory at a time
+            cache[key] = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
+        label = f"[{i}/{total}] {model} on {data} (seed {seed}" + (f", {plan.sweep_key}={value}" if plan.sweep_key else "") + ")"
+        log(f"{label} ...")
+        res = train(cfg, bundle=cache[key])
+        m = {k: v for k, v in res.metrics.items() if not k.startswith("_")}
+        row = {"data": data, "model": model, "seed": seed, "run_dir": str(rel), **m}
+        if plan.sweep_key is not None:
+            row[plan.sweep_key] = value
+        rows.append(row)
+        runs_index.append({"model": model, "data": data, "seed": seed, "dir": str(rel),
+                           **({plan.sweep_key: value} if plan.sweep_key else {})})
+        score = f"{100 * m['test_accuracy']:.2f}%" if "test_accuracy" in m else f"MAE {m.get('test_mae', 0):.4f}"
+        log(f"{label} {score} in {m['train_seconds']:.1f}s ({m['epochs_run']} epochs)")
+    write_json(out / "comparison.json", {"runs": runs_index, "budget": budget_text(plan.budget), "seeds": plan.seeds,
+                                         "sweep": {"key": plan.sweep_key, "values": plan.sweep_values},
+                                         "seconds": round(time.perf_counter() - t_all, 2)})
+    write_outputs(out, rows, plan)
+    return {"rows": rows, "out": out}
+
+
+def comparison_title(plan: Plan) -> str:
+    datas = sorted({d for d, _ in plan.pairs})
+    return f"Comparison on {', '.join(datas)}"
+
+
+def safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name.split("/")[-1])[:40]
+
+
+def tune_pair(model, data, overrides, trials, out_dir, log) -> Dict[str, Any]:
+    from .tune import tune
+
+    log(f"tuning {model} on {data}: {trials} trials")
+    base = {k: v for k, v in overrides.items() if k != "seed"}
+    res = tune(TrainConfig(model=model, data=data), base, trials, out_dir, seed=0)
+    return dict(res["best_params"])
+
+
+# ---------------------------------------------------------------- tables and figures
+
+COLUMNS = [  # (metric key, column title, format, scale)
+    ("params", "Parameters", "{:,.0f}", 1),
+    ("flops_per_sample", "FLOPs/sample", "{:,.0f}", 1),
+    ("test_accuracy", "Test acc (%)", "{:.2f}", 100),
+    ("best_val_accuracy", "Best val acc (%)", "{:.2f}", 100),
+    ("test_mae", "Test MAE", "{:.4f}", 1),
+    ("test_rmse", "Test RMSE", "{:.4f}", 1),
+    ("epochs_run", "Epochs", "{:.1f}", 1),
+    ("train_seconds", "Train s", "{:.1f}", 1),
+    ("samples_per_s", "Samples/s", "{:,.0f}", 1),
+    ("time_to_target_s", "Time to target (s)", "{:.1f}", 1),
+    ("latency_ms_b1", "Latency b1 (ms)", "{:.3f}", 1),
+    ("throughput_samples_s", "Inference/s", "{:,.0f}", 1),
+    ("peak_rss_mb", "Peak RSS (MB)", "{:,.0f}", 1),
+    ("weights_mb", "Weights (MB)", "{:.3f}", 1),
+]
+
+
+def summarise(rows: List[Dict[str, Any]], group: Sequence[str]) -> List[Dict[str, Any]]:
+    """Mean ± std of every column over seeds, one row per group (data, model[, swept value])."""
+    from .report.stats import mean_std
+
+    groups: Dict[Tuple, List[Dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r.get(g) for g in group), []).append(r)
+    out = []
+    for key, rs in groups.items():
+        s: Dict[str, Any] = dict(zip(group, key))
+        s["n_seeds"] = len(rs)
+        for col, *_ in COLUMNS:
+            vals = [r[col] for r in rs if r.get(col) is not None]
+            if vals:
+                s[col], s[col + "_std"] = mean_std(vals)
+        out.append(s)
+    return out
+
+
+def cell(s: Dict[str, Any], col: str, fmt: str, scale: float) -> str:
+    if col not in s:
+        return "–"
+    text = fmt.format(s[col] * scale)
+    if s.get("n_seeds", 1) > 1 and s.get(col + "_std", 0) and col not in ("params", "flops_per_sample", "weights_mb"):
+        text += " ± " + fmt.format(s[col + "_std"] * scale)
+    return text
+
+
+def table(summary: List[Dict[str, Any]], lead: Sequence[str]) -> Tuple[List[str], List[List[str]]]:
+    cols = [c for c in COLUMNS if any(c[0] in s for s in summary)]
+    header = [h.capitalize() for h in lead] + [c[1] for c in cols]
+    body = [[str(s[h]) for h in lead] + [cell(s, c[0], c[2], c[3]) for c in cols] for s in summary]
+    return header, body
+
+
+def markdown_table(header: List[str], body: List[List[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in body]
+    return "\n".join(lines) + "\n"
+
+
+def csv_text(header: List[str], body: List[List[str]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(body)
+    return buf.getvalue()
+
+
+def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
+    from .train.checkpoint import atomic_write_text
+    from .train.run import write_json
+    from .viz.compare_plots import plot_comparison, plot_costs, plot_sweep
+
+    # per-run rows, every metric
+    keys: List[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys)
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_text(out / "results.csv", buf.getvalue())
+
+    final = [r for r in rows if plan.sweep_key is None or r[plan.sweep_key] == plan.sweep_values[-1]]
+    summary = summarise(final, ["data", "model"])
+    header, body = table(summary, ["data", "model"])
+    seeds = ", ".join(map(str, plan.seeds))
+    note = f"Budget: {budget_text(plan.budget)}. Seeds: {seeds} ({len(plan.seeds)} run(s) per model; mean ± std)."
+    if plan.sweep_key:
+        note += f" Table at {plan.sweep_key}={plan.sweep_values[-1]}; the sweep figure shows every value."
+    md = markdown_table(header, body)
+    atomic_write_text(out / "comparison.md", md + "\n" + note + "\n")
+    atomic_write_text(out / "comparison.csv", csv_text(header, body))
+    sig = significance(out, final)
+    atomic_write_text(out / "significance.md", sig["markdown"])
+    write_json(out / "significance.json", sig["rows"])
+    ranks_md = ranks(summary)
+    if ranks_md:
+        atomic_write_text(out / "ranks.md", ranks_md)
+    atomic_write_text(out / "when_to_use.md", when_to_use(summary))
+    figures = plot_comparison(out, rows, plan)
+    figures += plot_costs(out, summary)
+    if plan.sweep_key:
+        figures += plot_sweep(out, rows, plan.sweep_key)
+    write_json(out / "figures.json", figures)
+    from .report.html import build_report
+
+    build_report(out)
+
+
+def significance(out: Path, rows: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Per data set: every model against the most accurate, paired on the same test examples."""
+    import numpy as np
+
+    from .report.stats import compare_to_best
+
+    md, table_rows = ["# Which differences are real\n"], {}
+    for data in dict.fromkeys(r["data"] for r in rows):
+        correct: Dict[str, List[np.ndarray]] = {}
+        for r in rows:
+            if r["data"] != data or "test_accuracy" not in r:
+                continue
+            pred = np.genfromtxt(out / r["run_dir"] / "predictions.csv", delimiter=",", skip_header=1)
+            correct.setdefault(r["model"], []).append(pred[:, 1] == pred[:, 2])
+        if len(correct) < 2:
+            continue
+        res = compare_to_best(correct)
+        table_rows[data] = res
+        md.append(f"\n## {data}\n")
+        md += [f"- {row['text']}" for row in res.values() if row.get("text")]
+    if len(md) == 1:
+        md.append("\nOnly one model per data set: nothing to compare.")
+    md.append("\nPaired on the same test examples (McNemar's test on per-example correctness); "
+              "'significant' means p < 0.05.\n")
+    return {"markdown": "\n".join(md) + "\n", "rows": table_rows}
+
+
+def ranks(summary: List[Dict[str, Any]]) -> str:
+    from .report.stats import average_ranks
+
+    table_: Dict[str, Dict[str, float]] = {}
+    for s in summary:
+        if "test_accuracy" in s:
+            table_.setdefault(s["data"], {})[s["model"]] = s["test_accuracy"]
+    if len(table_) < 2:
+        return ""
+    res = average_ranks(table_)
+    lines = ["| Model | Average rank | Wins |", "|---|---|---|"]
+    lines += [f"| {m} | {r:.2f} | {w} |" for m, (r, w) in res.items()]
+    return "# Average rank over data sets\n\n" + "\n".join(lines) + "\n"
+
+
+def when_to_use(summary: List[Dict[str, Any]]) -> str:
+    measured: Dict[str, List[str]] = {}
+    for s in summary:
+        if "test_accuracy" in s:
+            measured.setdefault(s["model"], []).append(
+                f"{100 * s['test_accuracy']:.1f}% on {s['data']} in {s.get('train_seconds', 0):.0f}s, "
+                f"{s.get('params', 0):,.0f} params")
+    lines = ["# When to use each architecture\n",
+             "| Architecture | Best for | Pros | Cons | Measured here |", "|---|---|---|---|---|"]
+    for name, best, pros, cons in WHEN_TO_USE:
+        lines.append(f"| **{name}** | {best} | {pros} | {cons} | {'; '.join(measured.get(name, [])) or '–'} |")
+    return "\n".join(lines) + "\n"

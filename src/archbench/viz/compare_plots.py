@@ -1,0 +1,136 @@
+"""Comparison figures: the notebook's four panels (with the spread over seeds), cost against
+accuracy, and accuracy against a swept setting (Exercise 5.1)."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any, Dict, List
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def read_history(path: Path) -> Dict[str, np.ndarray]:
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {k: np.array([float(r[k]) if r[k] not in ("", None) else np.nan for r in rows]) for k in rows[0]}
+
+
+def _band(ax, curves: List[np.ndarray], label: str, color, scale: float = 1.0):
+    n = min(len(c) for c in curves)  # early-stopped seeds end sooner: draw the common part
+    arr = np.stack([c[:n] for c in curves]) * scale
+    x = np.arange(1, n + 1)
+    mean = arr.mean(0)
+    ax.plot(x, mean, "-", lw=1.8, color=color, label=label)
+    if len(curves) > 1:
+        ax.fill_between(x, arr.min(0), arr.max(0), color=color, alpha=0.18, lw=0)
+
+
+def plot_comparison(out: Path, rows: List[Dict[str, Any]], plan) -> List[Dict[str, str]]:
+    plt = _plt()
+    figures = []
+    for data in dict.fromkeys(r["data"] for r in rows):
+        rs = [r for r in rows if r["data"] == data and (plan.sweep_key is None or r[plan.sweep_key] == plan.sweep_values[-1])]
+        models = list(dict.fromkeys(r["model"] for r in rs))
+        colors = plt.cm.tab10(np.linspace(0, 1, 10))
+        hist = {m: [read_history(out / r["run_dir"] / "history.csv") for r in rs if r["model"] == m] for m in models}
+        classification = all("val_acc" in h[0] for h in hist.values())
+        fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+        for i, m in enumerate(models):
+            c = colors[i % 10]
+            _band(axes[0, 0], [h["train_loss"] for h in hist[m]], m, c)
+            _band(axes[0, 1], [h["val_loss"] for h in hist[m]], m, c)
+            key = "val_acc" if classification else "val_mae"
+            _band(axes[1, 0], [h[key] for h in hist[m]], m, c, 100 if classification else 1)
+        axes[0, 0].set(title="Training loss", xlabel="epoch", ylabel="loss", yscale="log")
+        axes[0, 1].set(title="Validation loss", xlabel="epoch", ylabel="loss", yscale="log")
+        axes[1, 0].set(title="Validation accuracy" if classification else "Validation MAE", xlabel="epoch",
+                       ylabel="accuracy (%)" if classification else "MAE (scaled)")
+        ax = axes[1, 1]
+        metric = "test_accuracy" if classification else "test_mae"
+        for i, m in enumerate(models):
+            vals = np.array([r[metric] for r in rs if r["model"] == m]) * (100 if classification else 1)
+            params = next(r["params"] for r in rs if r["model"] == m)
+            ax.errorbar(params, vals.mean(), yerr=vals.std(ddof=1) if len(vals) > 1 else None, fmt="o", ms=9,
+                        capsize=4, color=colors[i % 10], label=m)
+            ax.annotate(m, (params, vals.mean()), textcoords="offset points", xytext=(6, 6), fontsize=9)
+        ax.set(title="Parameters vs performance", xlabel="parameters", xscale="log",
+               ylabel="test accuracy (%)" if classification else "test MAE")
+        for a in axes.flat:
+            a.grid(alpha=0.3)
+        axes[0, 0].legend(fontsize=9)
+        n_seeds = len(plan.seeds)
+        fig.suptitle(f"{data}: {len(models)} models" + (f", {n_seeds} seeds (line = mean, band = min-max)" if n_seeds > 1 else ""))
+        fig.tight_layout()
+        name = f"comparison_{_safe(data)}.png"
+        fig.savefig(out / name, dpi=110)
+        plt.close(fig)
+        figures.append({"file": name, "title": f"Training curves and parameters vs accuracy ({data})",
+                        "caption": "Top: training and validation loss; bottom left: validation accuracy per epoch; "
+                                   "bottom right: each model's size against its test accuracy (error bars: std over "
+                                   "seeds). A model up and to the left is accurate for its size."})
+    return figures
+
+
+def plot_costs(out: Path, summary: List[Dict[str, Any]]) -> List[Dict[str, str]]:
+    pts = [s for s in summary if "test_accuracy" in s and "flops_per_sample" in s]
+    if not pts:
+        return []
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+    for s in pts:
+        label = f"{s['model']} ({s['data']})" if len({p['data'] for p in pts}) > 1 else s["model"]
+        acc, err = 100 * s["test_accuracy"], 100 * s.get("test_accuracy_std", 0)
+        for ax, key in zip(axes, ("flops_per_sample", "latency_ms_b1")):
+            if key in s and s[key]:
+                ax.errorbar(s[key], acc, yerr=err or None, fmt="o", ms=8, capsize=4)
+                ax.annotate(label, (s[key], acc), textcoords="offset points", xytext=(5, 5), fontsize=9)
+    axes[0].set(xscale="log", xlabel="forward FLOPs per sample (torch.utils.flop_counter)", ylabel="test accuracy (%)",
+                title="Compute vs accuracy")
+    axes[1].set(xscale="log", xlabel="inference latency at batch 1 (ms, median)", ylabel="test accuracy (%)",
+                title="Latency vs accuracy")
+    for a in axes:
+        a.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "cost.png", dpi=110)
+    plt.close(fig)
+    return [{"file": "cost.png", "title": "What each model costs",
+             "caption": "Accuracy against compute per sample and against single-example latency. The models worth "
+                        "choosing sit on the upper-left frontier; anything below and to the right of another model "
+                        "costs more for less."}]
+
+
+def plot_sweep(out: Path, rows: List[Dict[str, Any]], key: str) -> List[Dict[str, str]]:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 5))
+    classification = all("test_accuracy" in r for r in rows)
+    metric = "test_accuracy" if classification else "test_mae"
+    for data in dict.fromkeys(r["data"] for r in rows):
+        for m in dict.fromkeys(r["model"] for r in rows if r["data"] == data):
+            rs = [r for r in rows if r["model"] == m and r["data"] == data]
+            xs = list(dict.fromkeys(r[key] for r in rs))
+            vals = [np.array([r[metric] for r in rs if r[key] == x]) * (100 if classification else 1) for x in xs]
+            ax.errorbar([str(x) for x in xs], [v.mean() for v in vals],
+                        yerr=[v.std(ddof=1) if len(v) > 1 else 0 for v in vals], marker="o", capsize=4, label=m)
+    ax.set(xlabel=key, ylabel="test accuracy (%)" if classification else "test MAE", title=f"Accuracy against {key}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    name = f"sweep_{_safe(key)}.png"
+    fig.savefig(out / name, dpi=110)
+    plt.close(fig)
+    return [{"file": name, "title": f"Sweep over {key}",
+             "caption": f"Test accuracy of each model as {key} grows. A line that falls away is a model that cannot "
+                        f"carry information over that distance (the vanishing gradient, for a plain RNN)."}]
+
+
+def _safe(s: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in str(s))[:40]
