@@ -209,7 +209,7 @@ def finish(trainer: Trainer, cfg: TrainConfig, rt: Runtime, bundle: DataBundle, 
         metrics["test_accuracy"] = test["accuracy"]
         metrics["best_val_accuracy"] = max((r["val_acc"] for r in history), default=None)
     else:
-        metrics.update(test_mae=test["mae"], test_rmse=test["rmse"])
+        metrics.update(forecast_scores(test, bundle))
     metrics["best_val_loss"] = min((r["val_loss"] for r in history), default=None)
     if cfg.target_accuracy is not None:
         metrics.update(target_accuracy=cfg.target_accuracy, time_to_target_s=trainer.time_to_target,
@@ -259,6 +259,21 @@ def write_layer_summary(model: torch.nn.Module, bundle: DataBundle, run_dir: Pat
     device = next(model.parameters()).device
     rows = layer_summary(model.eval(), example_input(bundle).to(device))
     atomic_write_text(run_dir / "summary.md", "# Layers\n\n" + summary_markdown(rows))
+
+
+def forecast_scores(test: Dict[str, Any], bundle: DataBundle) -> Dict[str, Any]:
+    """Test MAE/RMSE in the series' own units, beside the naive and seasonal-naive forecasts."""
+    if bundle.kind != "forecast":
+        return {"test_mae": test["mae"], "test_rmse": test["rmse"]}
+    from ..data.timeseries import forecast_metrics, naive_forecast, seasonal_naive_forecast
+
+    target = test["targets"]
+    out = {f"test_{k}": v for k, v in forecast_metrics(test["outputs"], target, bundle).items()}
+    for name, fn in (("naive", naive_forecast), ("seasonal_naive", seasonal_naive_forecast)):
+        for k, v in forecast_metrics(fn(bundle, split="test"), target, bundle).items():
+            out[f"{name}_{k}"] = v
+    out["beats_seasonal_naive"] = bool(out["test_rmse"] < out["seasonal_naive_rmse"])
+    return out
 
 
 def write_predictions(run_dir: Path, test: Dict[str, Any], bundle: DataBundle) -> None:

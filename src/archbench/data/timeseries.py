@@ -1,0 +1,394 @@
+"""Real time series: forecasting (sunspots, co2, airline, any CSV column) and UCR/UEA classification.
+
+Forecasting (kind "forecast", task "regression")
+    x (N, window, 1) float32   the ``window`` values before a forecast origin t
+    y (N, horizon)   float32   the ``horizon`` values from t on
+    Both are scaled with the mean/std of the TRAINING part of the series only.
+
+    The series is cut in time order into  train | val | test  (``test_size``, ``val_size``: steps,
+    or a fraction of the series when < 1). A sample belongs to the part that holds ALL its targets,
+    so no train or validation target lies in the test tail; inputs may look back across the cut, as
+    a forecaster at that origin could. ``extras``: "scaler" (mean, std), "season", "series" (the
+    whole series in original units, float64), "times" (its time labels) and "origins"
+    {split: LongTensor of t}, which the naive baselines and forecast plots use.
+
+UCR/UEA classification (kind "sequence")
+    x (N, T, C) float32, z-normalised per channel with training statistics; unequal lengths are
+    right-padded with zeros (after normalising) and ``extras["lengths"][split]`` holds the true ones;
+    missing values ('?') become 0, the channel mean. y (N,) int64, labels in sorted order.
+    ``extras["channel_stats"]`` = (mean per channel, std per channel) that were applied.
+"""
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+
+from ..errors import DataError, UsageError
+from . import register_dataset
+from .base import DataBundle, Split
+
+# ---------------------------------------------------------------- reading a CSV column
+
+# name -> (file under DIR/timeseries/forecasting, column, defaults: window, horizon, test_size, val_size, season)
+FORECAST_SETS = {
+    "sunspots": ("sunspots.csv", "SUNACTIVITY", dict(window=33, horizon=11, test_size=44, val_size=33, season=11)),
+    "co2": ("co2.csv", "co2", dict(window=104, horizon=52, test_size=260, val_size=156, season=52)),
+    "airline": ("Airline.csv", "Passengers", dict(window=24, horizon=12, test_size=24, val_size=24, season=12)),
+}
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def read_csv_column(path, column=None) -> Tuple[np.ndarray, List[str]]:
+    """One numeric column of a CSV -> (values float64, time labels from the first column).
+
+    ``column`` is a header name (case-insensitive), an index (negative counts from the end), or
+    None for the last column. Empty and non-numeric cells ('NA', ...) are filled by linear
+    interpolation between their neighbours.
+    """
+    path = Path(path).expanduser()
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    except OSError as e:
+        raise DataError(f"cannot read {path}: {e.strerror}") from None
+    if not rows:
+        raise DataError(f"{path} is empty")
+    # a header row has a word where the next row has a number ("Date,Passengers" over "1949-01,112")
+    header = None
+    if len(rows) > 1 and any(not _is_number(a) and _is_number(b) for a, b in zip(rows[0], rows[1])):
+        header, rows = [c.strip() for c in rows[0]], rows[1:]
+    width = len(rows[0]) if rows else 0
+    if column is None or column == "":
+        idx = width - 1
+    elif header is not None and str(column).lower() in [h.lower() for h in header]:
+        idx = [h.lower() for h in header].index(str(column).lower())
+    elif re.fullmatch(r"-?\d+", str(column)) and -width <= int(column) < width:
+        idx = int(column) % width
+    else:
+        names = f"; columns: {', '.join(header)}" if header else f"; it has {width} columns"
+        raise DataError(f"{path} has no column {column!r}{names}")
+    cells = [r[idx].strip() if idx < len(r) else "" for r in rows]
+    values = np.array([float(c) if _is_number(c) else np.nan for c in cells], dtype=np.float64)
+    ok = np.isfinite(values)
+    if ok.sum() < 2:
+        raise DataError(f"column {column!r} of {path} has fewer than 2 numbers")
+    if not ok.all():
+        t = np.arange(len(values))
+        values[~ok] = np.interp(t[~ok], t[ok], values[ok])
+    times = [r[0].strip() for r in rows] if width > 1 and idx != 0 else [str(i) for i in range(len(rows))]
+    return values, times
+
+
+def _steps(size, n: int, what: str) -> int:
+    steps = int(round(size * n)) if 0 < size < 1 else int(size)
+    if steps < 1:
+        raise UsageError(f"{what} must be a positive number of steps or a fraction in (0, 1), got {size}")
+    return steps
+
+
+# ---------------------------------------------------------------- windowing
+
+def forecast_bundle(name: str, series: np.ndarray, times: Optional[List[str]] = None, *, window: int,
+                    horizon: int, test_size, val_size, season: Optional[int] = None) -> DataBundle:
+    """Cut a 1-D series into train | val | test parts and (window -> horizon) samples of each."""
+    series = np.asarray(series, dtype=np.float64)
+    n = len(series)
+    window, horizon = int(window), int(horizon)
+    if window < 1 or horizon < 1:
+        raise UsageError(f"window and horizon must be at least 1, got window={window}, horizon={horizon}")
+    n_test, n_val = _steps(test_size, n, "test_size"), _steps(val_size, n, "val_size")
+    val_start, test_start = n - n_test - n_val, n - n_test
+    # each part needs one full horizon; train also needs one full window before its first origin
+    if min(n_test, n_val) < horizon or val_start < window + horizon:
+        raise UsageError(
+            f"series {name!r} has {n} steps: too short for window={window}, horizon={horizon}, "
+            f"val_size={n_val}, test_size={n_test} (need val and test >= horizon and train >= window + horizon)")
+    mean = float(series[:val_start].mean())
+    std = float(series[:val_start].std()) or 1.0
+    scaled = torch.from_numpy((series - mean) / std).float()
+
+    # origin t: input scaled[t - window : t], target scaled[t : t + horizon]; the part a sample
+    # belongs to must hold all of its targets
+    bounds = {"train": (window, val_start), "val": (val_start, test_start), "test": (test_start, n)}
+    splits, origins = {}, {}
+    for s, (lo, hi) in bounds.items():
+        t = torch.arange(max(lo, window), hi - horizon + 1)
+        splits[s] = Split(scaled[t[:, None] + torch.arange(-window, 0)].unsqueeze(-1).contiguous(),
+                          scaled[t[:, None] + torch.arange(horizon)].contiguous())
+        origins[s] = t
+    return DataBundle(
+        name=name, kind="forecast", task="regression", train=splits["train"], val=splits["val"],
+        test=splits["test"], input_shape=(window, 1), num_classes=horizon,
+        extras={"scaler": (mean, std), "season": season, "series": series,
+                "times": list(times) if times is not None else [str(i) for i in range(n)],
+                "origins": origins, "cuts": (val_start, test_start)},
+    )
+
+
+def _split_path_column(arg: str) -> Tuple[str, Optional[str]]:
+    """'data.csv:col' -> ('data.csv', 'col'); '"C:/x.csv":2' -> ('C:/x.csv', '2'); 'data.csv' -> (.., None)."""
+    if arg[:1] in "\"'":
+        end = arg.find(arg[0], 1)
+        if end < 0:
+            raise UsageError(f"unbalanced quote in csv:{arg}")
+        rest = arg[end + 1:]
+        if rest and not rest.startswith(":"):
+            raise UsageError(f"expected csv:\"PATH\":COLUMN, got csv:{arg}")
+        return arg[1:end], rest[1:] or None
+    if Path(arg).expanduser().is_file():  # a path with no column
+        return arg, None
+    path, sep, column = arg.rpartition(":")
+    return (path, column or None) if sep else (arg, None)
+
+
+@register_dataset("csv:", "forecast", "forecast one column of a CSV file: csv:PATH:COLUMN (name or index)")
+def load_csv(arg: str, *, data_dir=None, seed=0, window: int = 24, horizon: int = 1, test_size: float = 0.2,
+             val_size: float = 0.1, season: Optional[int] = None) -> DataBundle:
+    path, column = _split_path_column(arg)
+    if not Path(path).expanduser().is_file():
+        raise DataError(f"no such CSV file: {path}")
+    values, times = read_csv_column(path, column)
+    return forecast_bundle(f"csv:{arg}", values, times, window=window, horizon=horizon, test_size=test_size,
+                           val_size=val_size, season=season)
+
+
+def _forecast_file(name: str, data_dir: Optional[str]) -> Path:
+    file = FORECAST_SETS[name][0]
+    if data_dir:
+        root = Path(data_dir).expanduser()
+        for d in (root / "timeseries" / "forecasting", root / "forecasting", root):
+            for f in (d / file, d / file.lower()):
+                if f.is_file():
+                    return f
+    where = f"under {data_dir} " if data_dir else ""
+    raise DataError(f"{file} not found {where}: pass --data-dir DIR holding timeseries/forecasting/{file} "
+                    f"(the statsmodels/aeon '{name}' data set as CSV)")
+
+
+def _named_forecast(name: str):
+    file, column, d = FORECAST_SETS[name]
+
+    def load(*, data_dir=None, seed=0, window: int = d["window"], horizon: int = d["horizon"],
+             test_size: float = d["test_size"], val_size: float = d["val_size"],
+             season: Optional[int] = d["season"]) -> DataBundle:
+        values, times = read_csv_column(_forecast_file(name, data_dir), column)
+        return forecast_bundle(name, values, times, window=window, horizon=horizon, test_size=test_size,
+                               val_size=val_size, season=season)
+
+    load.__name__ = f"load_{name}"
+    return load
+
+
+register_dataset("sunspots", "forecast", "yearly sunspot numbers 1700-2008 (309 steps, 11-year cycle); --data-dir")(
+    _named_forecast("sunspots"))
+register_dataset("co2", "forecast", "weekly Mauna Loa CO2 1958-2001 (2,284 steps, yearly season); --data-dir")(
+    _named_forecast("co2"))
+register_dataset("airline", "forecast", "monthly airline passengers 1949-1960 (144 steps, season 12); --data-dir")(
+    _named_forecast("airline"))
+
+
+# ---------------------------------------------------------------- naive baselines
+
+def _origins(bundle: DataBundle, split: str) -> Tuple[torch.Tensor, torch.Tensor]:
+    mean, std = bundle.extras["scaler"]
+    series = torch.as_tensor((bundle.extras["series"] - mean) / std, dtype=torch.float32)
+    return series, bundle.extras["origins"][split]
+
+
+def naive_forecast(bundle: DataBundle, split: str = "test") -> torch.Tensor:
+    """Every future step = the last observed value. (N, horizon), scaled like ``split.y``."""
+    last = getattr(bundle, split).x[:, -1, 0]
+    return last[:, None].expand(-1, bundle.num_classes).clone()
+
+
+def seasonal_naive_forecast(bundle: DataBundle, split: str = "test", season: Optional[int] = None) -> torch.Tensor:
+    """Step t+h = the last observed value one (or more) seasons before it; naive without a season."""
+    m = int(season or bundle.extras.get("season") or 1)
+    if m <= 1:
+        return naive_forecast(bundle, split)
+    series, t = _origins(bundle, split)
+    h = torch.arange(bundle.num_classes)
+    back = m * ((h + m) // m)  # whole seasons back so that the value lies before the origin t
+    idx = t[:, None] + h - back
+    if idx.numel() and int(idx.min()) < 0:
+        raise UsageError(f"season {m} reaches before the start of the series for the first {split} origin")
+    return series[idx]
+
+
+def forecast_metrics(pred: torch.Tensor, target: torch.Tensor, bundle: DataBundle) -> Dict[str, float]:
+    """MAE and RMSE in the series' original units (predictions and targets are scaled)."""
+    _, std = bundle.extras["scaler"]
+    err = (pred.detach().double().cpu() - target.detach().double().cpu()) * std
+    return {"mae": float(err.abs().mean()), "rmse": float(err.pow(2).mean().sqrt())}
+
+
+def unscale(values: torch.Tensor, bundle: DataBundle) -> torch.Tensor:
+    """Scaled predictions or targets -> original units."""
+    mean, std = bundle.extras["scaler"]
+    return values * std + mean
+
+
+# ---------------------------------------------------------------- UCR/UEA .ts classification
+
+def parse_ts(path) -> Tuple[List[np.ndarray], List[str], Dict[str, str]]:
+    """Read a sktime/aeon ``.ts`` file -> (series: list of (C, T_i) float64 arrays, labels, header).
+
+    Dimensions are separated by ':', values by ','; '?' is missing (NaN); the last field is the class
+    label when ``@classLabel true``. Timestamped values ``(t,v),(t,v)`` keep only v.
+    """
+    path = Path(path)
+    header: Dict[str, str] = {}
+    series, labels = [], []
+    in_data = False
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as e:
+        raise DataError(f"cannot read {path}: {e.strerror}") from None
+    for n, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not in_data:
+            if not line.startswith("@"):
+                raise DataError(f"{path}:{n}: expected a @header line before @data")
+            key, _, value = line[1:].partition(" ")
+            key = key.lower()
+            if key == "data":
+                in_data = True
+            else:
+                header[key] = value.strip()
+            continue
+        has_label = header.get("classlabel", "false").split()[:1] == ["true"]
+        fields = line.split(":")
+        if has_label:
+            labels.append(fields.pop().strip())
+        try:
+            dims = []
+            for f in fields:
+                f = f.strip()
+                if f.startswith("("):
+                    f = ",".join(re.findall(r"\(\s*[^,()]*,\s*([^)]*)\)", f))
+                dims.append(np.array(f.replace("?", "nan").split(","), dtype=np.float64))
+        except ValueError:
+            raise DataError(f"{path}:{n}: a value is not a number") from None
+        length = max(len(d) for d in dims)
+        if any(len(d) != length for d in dims):  # unequal dimensions within one case: pad with NaN
+            dims = [np.pad(d, (0, length - len(d)), constant_values=np.nan) for d in dims]
+        series.append(np.stack(dims))
+    if not in_data:
+        raise DataError(f"{path}: no @data section; is this a .ts file?")
+    if not series:
+        raise DataError(f"{path}: no cases after @data")
+    if len({s.shape[0] for s in series}) > 1:
+        raise DataError(f"{path}: cases have different numbers of dimensions")
+    return series, labels, header
+
+
+def _label_order(labels: List[str]) -> List[str]:
+    uniq = set(labels)
+    try:
+        return sorted(uniq, key=float)  # "2" before "10"
+    except ValueError:
+        return sorted(uniq)
+
+
+def stratified_split(y: torch.Tensor, fraction: float, seed: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Seeded (train_idx, val_idx): about ``fraction`` of every class to val, at least 1 kept in train."""
+    g = torch.Generator().manual_seed(seed)
+    tr, va = [], []
+    for c in torch.unique(y):
+        idx = torch.nonzero(y == c).flatten()
+        idx = idx[torch.randperm(len(idx), generator=g)]
+        k = min(int(round(fraction * len(idx))), len(idx) - 1)
+        va.append(idx[:k])
+        tr.append(idx[k:])
+    return torch.cat(tr).sort().values, torch.cat(va).sort().values
+
+
+def _pad(series: List[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+    """List of (C, T_i) -> (N, T, C) NaN-padded, lengths (N,)."""
+    lengths = np.array([s.shape[1] for s in series], dtype=np.int64)
+    out = np.full((len(series), int(lengths.max()), series[0].shape[0]), np.nan)
+    for i, s in enumerate(series):  # N is at most a few thousand cases
+        out[i, : s.shape[1]] = s.T
+    return out, lengths
+
+
+def _find_ucr(arg: str, data_dir: Optional[str]) -> Tuple[Path, Path]:
+    p = Path(arg).expanduser()
+    if p.is_file():
+        m = re.match(r"(.*)_(TRAIN|TEST)\.ts$", p.name, re.IGNORECASE)
+        if not m:
+            raise DataError(f"{p}: expected a NAME_TRAIN.ts or NAME_TEST.ts file")
+        return p.with_name(f"{m.group(1)}_TRAIN.ts"), p.with_name(f"{m.group(1)}_TEST.ts")
+    folders = [p] if p.is_dir() else []
+    if data_dir:
+        root = Path(data_dir).expanduser()
+        folders += [root / "timeseries" / "ucr" / arg, root / "ucr" / arg, root / arg]
+    for d in folders:
+        name = arg if d.name.lower() == Path(arg).name.lower() else d.name
+        for stem in (name, d.name):
+            if (d / f"{stem}_TRAIN.ts").is_file() and (d / f"{stem}_TEST.ts").is_file():
+                return d / f"{stem}_TRAIN.ts", d / f"{stem}_TEST.ts"
+    where = f" under {data_dir}" if data_dir else ""
+    raise DataError(f"UCR/UEA set {arg!r} not found{where}: pass --data-dir DIR holding "
+                    f"timeseries/ucr/{arg}/{arg}_TRAIN.ts (from timeseriesclassification.com), or a folder path")
+
+
+@register_dataset("ucr:", "sequence", "UCR/UEA time-series classification (.ts): ucr:NAME with --data-dir, or ucr:PATH")
+def load_ucr(arg: str, *, data_dir=None, seed=0, val_fraction: float = 0.2) -> DataBundle:
+    if not 0 <= val_fraction < 1:
+        raise UsageError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    train_file, test_file = _find_ucr(arg, data_dir)
+    tr_series, tr_labels, header = parse_ts(train_file)
+    te_series, te_labels, _ = parse_ts(test_file)
+    if not tr_labels or not te_labels:
+        raise DataError(f"{train_file.parent}: the .ts files carry no class labels")
+    classes = _label_order(tr_labels + te_labels)
+    index = {c: i for i, c in enumerate(classes)}
+    if tr_series[0].shape[0] != te_series[0].shape[0]:
+        raise DataError(f"{train_file.parent}: train and test have different numbers of dimensions")
+
+    x_tr, len_tr = _pad(tr_series)
+    x_te, len_te = _pad(te_series)
+    y_tr = torch.tensor([index[c] for c in tr_labels])
+    y_te = torch.tensor([index[c] for c in te_labels])
+    tr_idx, va_idx = stratified_split(y_tr, val_fraction, seed)
+    tr_np, va_np = tr_idx.numpy(), va_idx.numpy()
+
+    # z-normalise with the training part's per-channel statistics over real (non-pad, non-missing) values
+    mean = np.nanmean(x_tr[tr_np], axis=(0, 1))
+    std = np.nanstd(x_tr[tr_np], axis=(0, 1))
+    std = np.where(std > 0, std, 1.0)
+
+    def finish(x):  # padding and missing values -> 0 after scaling
+        return torch.from_numpy(np.nan_to_num((x - mean) / std, nan=0.0).astype(np.float32))
+
+    width = max(x_tr.shape[1], x_te.shape[1])
+    x_tr = np.pad(x_tr, ((0, 0), (0, width - x_tr.shape[1]), (0, 0)), constant_values=np.nan)
+    x_te = np.pad(x_te, ((0, 0), (0, width - x_te.shape[1]), (0, 0)), constant_values=np.nan)
+    xt, xe = finish(x_tr), finish(x_te)
+    lt, le = torch.from_numpy(len_tr), torch.from_numpy(len_te)
+    name = header.get("problemname") or train_file.name[: -len("_TRAIN.ts")]
+    return DataBundle(
+        name=f"ucr:{name}", kind="sequence", train=Split(xt[tr_idx], y_tr[tr_idx]), val=Split(xt[va_idx], y_tr[va_idx]),
+        test=Split(xe, y_te), input_shape=(width, xt.shape[2]), num_classes=len(classes), class_names=classes,
+        extras={"lengths": {"train": lt[tr_idx], "val": lt[va_idx], "test": le},
+                "channel_stats": (mean.tolist(), std.tolist()), "files": (str(train_file), str(test_file))},
+    )
+
+
+__all__ = ["read_csv_column", "forecast_bundle", "load_csv", "naive_forecast", "seasonal_naive_forecast",
+           "forecast_metrics", "unscale", "parse_ts", "stratified_split", "load_ucr", "FORECAST_SETS"]
