@@ -285,6 +285,21 @@ def cmd_tune(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from pathlib import Path
+
+    from .bench import run_bench
+
+    script = Path(args.reference_script) if args.reference_script else None
+    if args.seed_reference and (script is None or not script.is_file()):
+        raise UsageError("--seed-reference needs --reference-script PATH (../shared/bench/seed_reference.py)")
+    models = args.models.split(",") if args.models else None
+    run_bench(Path(args.out), args.data_dir, device=args.device, models=models,
+              reference_python=args.seed_reference, reference_script=script, sequences=not args.no_sequences)
+    print((Path(args.out) / "bench.md").read_text())
+    return 0
+
+
 def build_and_locate(directory) -> str:
     from .report.html import build_report
 
@@ -377,6 +392,18 @@ def build_parser() -> argparse.ArgumentParser:
     tu.add_argument("--out", default="runs/tune", metavar="DIR", help="study directory (resumable)")
     add_train_args(tu)
     tu.set_defaults(func=cmd_tune)
+
+    b = sub.add_parser("bench", help="speed and time-to-accuracy of every model, against the machine's GEMM peak "
+                       "and (optionally) the notebook's own code")
+    b.add_argument("--out", default="runs/bench", metavar="DIR")
+    b.add_argument("--data-dir", help="folder with MNIST/raw (else the offline digits stand in)")
+    b.add_argument("--device", default="auto")
+    b.add_argument("--models", help="comma-separated subset (default: mlp, cnn and the five sequence models)")
+    b.add_argument("--no-sequences", action="store_true", help="image models only")
+    b.add_argument("--seed-reference", metavar="PYTHON",
+                   help="also run the notebook's code with this Python interpreter (needs seaborn etc.)")
+    b.add_argument("--reference-script", metavar="PATH", default="../shared/bench/seed_reference.py")
+    b.set_defaults(func=cmd_bench)
 
     r = sub.add_parser("report", help="(re)build the HTML report of run/comparison/explain directories")
     r.add_argument("dirs", nargs="+", metavar="DIR")

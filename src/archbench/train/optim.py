@@ -48,7 +48,10 @@ def build_scheduler(name: str, optimizer, epochs: int, steps_per_epoch: int, lr:
     if name == "plateau":
         return S.ReduceLROnPlateau(optimizer, mode="min", factor=0.5, patience=3), "plateau"
     if name == "onecycle":
-        return S.OneCycleLR(optimizer, max_lr=lr, total_steps=total, pct_start=0.25), "batch"
+        if total < 4:  # too short for a warm-up and an annealing phase: keep the rate constant
+            return None, "epoch"
+        # at least two warm-up steps: OneCycleLR divides by (warm-up steps - 1)
+        return S.OneCycleLR(optimizer, max_lr=lr, total_steps=total, pct_start=max(0.25, 2.5 / total)), "batch"
     return S.CosineAnnealingWarmRestarts(optimizer, T_0=max(1, epochs // 3) * steps_per_epoch), "batch"
 
 

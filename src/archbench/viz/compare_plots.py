@@ -64,8 +64,15 @@ def plot_comparison(out: Path, rows: List[Dict[str, Any]], plan) -> List[Dict[st
             ax.annotate(m, (params, vals.mean()), textcoords="offset points", xytext=(6, 6), fontsize=9)
         ax.set(title="Parameters vs performance", xlabel="parameters", xscale="log",
                ylabel="test accuracy (%)" if classification else "test MAE")
+        from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+
         for a in axes.flat:
             a.grid(alpha=0.3)
+        for a in (axes[0, 0], axes[0, 1], axes[1, 0]):
+            a.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: human(v)))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.margins(x=0.25, y=0.15)
         axes[0, 0].legend(fontsize=9)
         n_seeds = len(plan.seeds)
         fig.suptitle(f"{data}: {len(models)} models" + (f", {n_seeds} seeds (line = mean, band = min-max)" if n_seeds > 1 else ""))
@@ -93,6 +100,11 @@ def plot_costs(out: Path, summary: List[Dict[str, Any]]) -> List[Dict[str, str]]
             if key in s and s[key]:
                 ax.errorbar(s[key], acc, yerr=err or None, fmt="o", ms=8, capsize=4)
                 ax.annotate(label, (s[key], acc), textcoords="offset points", xytext=(5, 5), fontsize=9)
+    from matplotlib.ticker import FuncFormatter
+
+    for a in axes:
+        a.xaxis.set_major_formatter(FuncFormatter(lambda v, _: human(v)))
+        a.margins(x=0.2, y=0.15)
     axes[0].set(xscale="log", xlabel="forward FLOPs per sample (torch.utils.flop_counter)", ylabel="test accuracy (%)",
                 title="Compute vs accuracy")
     axes[1].set(xscale="log", xlabel="inference latency at batch 1 (ms, median)", ylabel="test accuracy (%)",
@@ -130,6 +142,13 @@ def plot_sweep(out: Path, rows: List[Dict[str, Any]], key: str) -> List[Dict[str
     return [{"file": name, "title": f"Sweep over {key}",
              "caption": f"Test accuracy of each model as {key} grows. A line that falls away is a model that cannot "
                         f"carry information over that distance (the vanishing gradient, for a plain RNN)."}]
+
+
+def human(v: float) -> str:
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:.3g}{suffix}"
+    return f"{v:.3g}"
 
 
 def _safe(s: str) -> str:

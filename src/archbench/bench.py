@@ -1,0 +1,218 @@
+"""``archbench bench``: speed against the machine's own limits, and against the notebook's code.
+
+For every model with its default data it measures, in one run: training and evaluation samples/s,
+achieved training GFLOP/s (3 x forward FLOPs x samples/s, FLOPs from torch.utils.flop_counter) set
+against this machine's GEMM peak measured in the same run (fp32 and bf16), seconds to the
+notebook's accuracy, test accuracy, and peak memory. With ``--seed-reference PYTHON`` it also runs
+the notebook's own cells (``../shared/bench/seed_reference.py``) on the same machine, in the same
+session, and reports the ratios. Writes bench.md, bench.csv, bench.json and bench.png.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import torch
+
+# the notebook's own results (its Part 2/3 MNIST and Part 8 sequence table) and the bar for "reached"
+NOTEBOOK_TARGETS = {("mlp", "mnist"): 0.984, ("cnn", "mnist"): 0.993, ("mlp", "digits"): 0.97, ("cnn", "digits"): 0.98}
+SEQ_TARGET = 0.97  # the notebook's weakest sequence model (RNN 97.3%); each model is also timed to its own best
+SEQUENCE_MODELS = ["rnn", "lstm", "gru", "lstm-attn", "transformer"]  # the notebook's five (Part 8)
+
+
+def gemm_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 10, device: str = "cpu") -> float:
+    """GFLOP/s of an n x n matrix product (the best of `repeats`, after a warm-up)."""
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    for _ in range(2):
+        a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        if device != "cpu":
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        a @ b
+        if device != "cpu":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best / 1e9
+
+
+def time_to(history: List[Dict[str, Any]], key: str, target: float) -> Optional[float]:
+    """Seconds of training (validation included) until history[key] first reaches target."""
+    for row in history:
+        if row.get(key) is not None and row[key] >= target:
+            return row["elapsed"]
+    return None
+
+
+def bench_model(model: str, data: str, data_dir: Optional[str], device: str, out: Path, extra: Dict[str, Any]):
+    from .config import TrainConfig
+    from .train.run import train
+
+    cfg = TrainConfig(model=model, data=data, data_dir=data_dir, device=device, out=str(out / "runs" / f"{model}-{data}"))
+    res = train(cfg, {"eval_test_each_epoch": True, "progress": "epoch", **extra})
+    m, hist = res.metrics, res.history
+    train_seconds = sum(r["seconds"] for r in hist)
+    eval_seconds = sum(r["eval_seconds"] for r in hist)
+    bs = json.loads((res.run_dir / "config.json").read_text())["train"]["batch_size"]
+    samples = len(res.bundle.train) // bs * bs * len(hist)  # drop_last: whole batches only
+    sps = samples / max(train_seconds, 1e-9)
+    eval_sps = len(res.bundle.val) * len(hist) / max(eval_seconds, 1e-9)
+    flops = m.get("flops_per_sample") or 0
+    target = NOTEBOOK_TARGETS.get((model, data), SEQ_TARGET)
+    return {
+        "model": model, "data": data, "precision": m["precision"], "epochs": len(hist),
+        "params": m["params"], "test_accuracy": m.get("test_accuracy"), "best_val_accuracy": m.get("best_val_accuracy"),
+        "seconds_per_epoch": train_seconds / len(hist), "train_samples_per_s": sps, "eval_samples_per_s": eval_sps,
+        "train_gflops": 3 * flops * sps / 1e9, "target_test_accuracy": target,
+        "time_to_target_s": time_to(hist, "test_acc", target), "train_seconds": m["train_seconds"],
+        "peak_rss_mb": m.get("peak_rss_mb"), "peak_cuda_mb": m.get("peak_cuda_mb"), "run_dir": str(res.run_dir),
+    }
+
+
+REF_EPOCH = re.compile(r"\[notebook cell (\d+)\] ([\d.]+)s")
+
+
+def run_reference(python: str, preset: str, data_dir: Optional[str], script: Path, epochs: Optional[int] = None) -> Dict:
+    """Run the notebook's cells; return each cell's seconds and the accuracies it printed."""
+    cmd = [python, str(script), "--preset", preset]
+    if data_dir:
+        cmd += ["--data-dir", data_dir]
+    if epochs:
+        cmd += ["--epochs", str(epochs)]
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(f"seed reference failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else ''}")
+    cells = {int(c): float(s) for c, s in REF_EPOCH.findall(proc.stdout)}
+    accs = [float(a) for a in re.findall(r"Accuracy: ([\d.]+)%", proc.stdout)]
+    return {"wall_s": wall, "cells": cells, "test_accuracies": accs, "stdout": proc.stdout[-4000:]}
+
+
+def run_bench(out: Path, data_dir: Optional[str], device: str = "cpu", models: Optional[List[str]] = None,
+              reference_python: Optional[str] = None, reference_script: Optional[Path] = None,
+              sequences: bool = True) -> Dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    on_gpu = device.startswith("cuda")
+    peaks = {"fp32": gemm_peak(torch.float32, device="cuda" if on_gpu else "cpu"),
+             "bf16": gemm_peak(torch.bfloat16, device="cuda" if on_gpu else "cpu")}
+    image_data = "mnist" if data_dir and (Path(data_dir) / "MNIST").exists() else "digits"
+    plan = [(m, image_data) for m in (models or ["mlp", "cnn"]) if m in ("mlp", "cnn")]
+    if sequences:
+        plan += [(m, "seq-sum") for m in SEQUENCE_MODELS if not models or m in models]
+    rows = []
+    for model, data in plan:
+        row = bench_model(model, data, data_dir if data == image_data else None, device, out, {})
+        row["peak_gflops"] = peaks[row["precision"] if row["precision"] in peaks else "fp32"]
+        row["fraction_of_peak"] = row["train_gflops"] / row["peak_gflops"]
+        rows.append(row)
+        print(f"{model} on {data}: {row['seconds_per_epoch']:.2f} s/epoch, {row['train_samples_per_s']:,.0f} samples/s, "
+              f"{100 * (row['test_accuracy'] or 0):.2f}% test, {row['train_gflops']:.1f} GFLOP/s "
+              f"({100 * row['fraction_of_peak']:.0f}% of {row['precision']} peak)", file=sys.stderr)
+    result: Dict[str, Any] = {"machine": machine(), "gemm_peak_gflops": peaks, "rows": rows}
+    if reference_python:
+        result["reference"] = reference(rows, reference_python, reference_script, data_dir, image_data)
+    (out / "bench.json").write_text(json.dumps(result, indent=2, default=str))
+    write_tables(out, result)
+    return result
+
+
+def reference(rows, python, script, data_dir, image_data) -> Dict[str, Any]:
+    """The notebook's code on the same machine: per-epoch time of its MLP/CNN and its sequence preset."""
+    ref: Dict[str, Any] = {}
+    if image_data == "mnist":
+        # cells 1,12,13 set up MNIST; 14/15 and 20/21 build and train the ANN and CNN; 2 epochs for per-epoch time
+        r = run_reference(python, "mnist", data_dir, script, epochs=2)
+        ref["mnist"] = {"mlp_s_per_epoch": r["cells"].get(15, float("nan")) / 2,
+                        "cnn_s_per_epoch": r["cells"].get(21, float("nan")) / 2, "wall_s": r["wall_s"]}
+        for row in rows:
+            key = f"{row['model']}_s_per_epoch"
+            if row["data"] == "mnist" and key in ref["mnist"]:
+                row["notebook_s_per_epoch"] = ref["mnist"][key]
+                row["speedup_per_epoch"] = ref["mnist"][key] / row["seconds_per_epoch"]
+    seq = [r for r in rows if r["data"] == "seq-sum"]
+    if seq:
+        r = run_reference(python, "sequences", None, script)
+        train_cells = [28, 35, 41, 45, 48]  # the five training cells of the preset
+        ref["sequences"] = {"wall_s": r["wall_s"], "train_s": sum(r["cells"].get(c, 0) for c in train_cells),
+                            "test_accuracies": r["test_accuracies"]}
+        ours = sum(x["train_seconds"] for x in seq)
+        ref["sequences"]["archbench_train_s"] = ours
+        ref["sequences"]["speedup"] = ref["sequences"]["train_s"] / max(ours, 1e-9)
+    return ref
+
+
+def machine() -> Dict[str, Any]:
+    import os
+    import platform
+
+    cpu = platform.processor()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads()}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def write_tables(out: Path, result: Dict[str, Any]) -> None:
+    rows = result["rows"]
+    cols = [("model", "Model", "{}"), ("data", "Data", "{}"), ("precision", "Precision", "{}"),
+            ("seconds_per_epoch", "s/epoch", "{:.2f}"), ("train_samples_per_s", "Train samples/s", "{:,.0f}"),
+            ("eval_samples_per_s", "Eval samples/s", "{:,.0f}"), ("train_gflops", "Train GFLOP/s", "{:.1f}"),
+            ("fraction_of_peak", "% of GEMM peak", "{:.0%}"), ("test_accuracy", "Test acc", "{:.2%}"),
+            ("target_test_accuracy", "Target", "{:.1%}"), ("time_to_target_s", "s to target", "{:.1f}"),
+            ("peak_rss_mb", "Peak RSS MB", "{:,.0f}"), ("notebook_s_per_epoch", "Notebook s/epoch", "{:.1f}"),
+            ("speedup_per_epoch", "Speed-up/epoch", "{:.1f}x")]
+    cols = [c for c in cols if any(r.get(c[0]) is not None for r in rows)]
+    fmt = lambda r, c: "–" if r.get(c[0]) is None else c[2].format(r[c[0]])
+    md = ["| " + " | ".join(c[1] for c in cols) + " |", "|" + "---|" * len(cols)]
+    md += ["| " + " | ".join(fmt(r, c) for c in cols) + " |" for r in rows]
+    m, p = result["machine"], result["gemm_peak_gflops"]
+    md.append(f"\nMachine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}" + (f", GPU {m['gpu']}" if "gpu" in m else "")
+              + f". GEMM peak measured in the same run: fp32 {p['fp32']:.0f} GFLOP/s, bf16 {p['bf16']:.0f} GFLOP/s.")
+    ref = result.get("reference", {})
+    if "sequences" in ref:
+        s = ref["sequences"]
+        md.append(f"Five-model sequence comparison: notebook code {s['train_s']:.1f} s of training, archbench "
+                  f"{s['archbench_train_s']:.1f} s: {s['speedup']:.1f}x faster.")
+    (out / "bench.md").write_text("\n".join(md) + "\n")
+    import csv
+
+    with open(out / "bench.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=sorted({k for r in rows for k in r}))
+        w.writeheader()
+        w.writerows(rows)
+    plot(out, rows)
+
+
+def plot(out: Path, rows) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    names = [f"{r['model']}\n{r['data']}" for r in rows]
+    axes[0].bar(names, [r["train_samples_per_s"] for r in rows], color="tab:blue")
+    axes[0].set(ylabel="training samples/s", title="Training throughput", yscale="log")
+    axes[1].bar(names, [100 * r["fraction_of_peak"] for r in rows], color="tab:orange")
+    axes[1].set(ylabel="% of GEMM peak (same precision)", title="Achieved training GFLOP/s vs the machine's peak")
+    for a in axes:
+        a.grid(alpha=0.3, axis="y")
+        a.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "bench.png", dpi=110)
+    plt.close(fig)
