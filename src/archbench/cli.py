@@ -104,11 +104,13 @@ def cmd_train(args) -> int:
             raise UsageError("give either MODEL or --resume RUN_DIR, not both")
         resume_run(args.resume)
         return 0
-    if not args.model:
-        raise UsageError("name a MODEL to train (see `archbench models`) or --resume RUN_DIR")
     settings = collect_settings(args)
-    cfg = TrainConfig(model=args.model, data=args.data or settings.pop("data", "digits"), out=args.out)
+    model = args.model or settings.get("model")  # a --config file may name it
     settings.pop("model", None)
+    if not model:
+        raise UsageError("name a MODEL to train (see `archbench models`) or --resume RUN_DIR")
+    cfg = TrainConfig(model=model, data=args.data or settings.pop("data", "digits"), out=args.out)
+    settings.pop("data", None)
     train(cfg, settings)
     return 0
 
