@@ -1,0 +1,60 @@
+"""`archbench compare` end to end on a tiny budget, and its parsing of seeds, budgets and sweeps."""
+import csv
+import json
+
+import pytest
+
+from archbench.compare import pair_models, parse_budget, parse_seeds, parse_sweep
+from archbench.errors import UsageError
+
+from helpers import run_cli
+
+
+def test_parsing():
+    assert parse_seeds("0,1,2", None) == [0, 1, 2]
+    assert parse_seeds(None, 3) == [0, 1, 2]
+    assert parse_budget("epochs=3") == {"epochs": 3}
+    assert parse_budget("seconds=2.5") == {"max_seconds": 2.5}
+    assert parse_sweep("seq_len=50,100") == ("seq_len", [50, 100])
+    for bad in (lambda: parse_seeds("a,b", None), lambda: parse_seeds("1,1", None),
+                lambda: parse_budget("hours=3"), lambda: parse_budget("epochs=-1")):
+        with pytest.raises(UsageError):
+            bad()
+
+
+def test_models_go_with_the_data_they_take():
+    pairs = pair_models(["mlp", "cnn", "lstm"], ["digits", "seq-sum"])
+    assert ("digits", "cnn") in pairs and ("seq-sum", "lstm") in pairs and ("seq-sum", "mlp") in pairs
+    assert ("seq-sum", "cnn") not in pairs and ("digits", "lstm") not in pairs
+    with pytest.raises(UsageError, match="takes"):
+        pair_models(["cnn"], ["seq-sum"])
+
+
+@pytest.mark.slow
+def test_compare_with_seeds_end_to_end(tmp_path):
+    out = tmp_path / "cmp"
+    res = run_cli("compare", "mlp", "cnn", "--data", "digits", "--seeds", "0,1", "--budget", "epochs=1",
+                  "--threads", "1", "--out", out)
+    assert res.returncode == 0, res.stderr
+    assert "Test acc" in res.stdout and "report.html" in res.stdout
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert len(rows) == 4 and {r["seed"] for r in rows} == {"0", "1"}
+    # the table's mean ± std is that of the per-seed rows
+    import statistics
+
+    accs = [100 * float(r["test_accuracy"]) for r in rows if r["model"] == "mlp"]
+    table = (out / "comparison.md").read_text()
+    mlp_line = next(l for l in table.splitlines() if "| mlp |" in l)
+    assert f"{statistics.mean(accs):.2f} ± {statistics.stdev(accs):.2f}" in mlp_line
+    assert "1 epochs each" in table
+    sig = (out / "significance.md").read_text()
+    assert "vs" in sig and "McNemar" in sig
+    for col in ("FLOPs/sample", "Latency b1 (ms)", "Weights (MB)", "Peak RSS (MB)"):
+        assert col in table
+    comp = json.loads((out / "comparison.json").read_text())
+    for run in comp["runs"]:
+        assert (out / run["dir"] / "report.html").exists()
+    figs = json.loads((out / "figures.json").read_text())
+    assert all((out / f["file"]).exists() for f in figs)
+    html = (out / "report.html").read_text()
+    assert "significant" in html and "runs/digits/mlp-s0/report.html" in html

@@ -1,0 +1,50 @@
+"""Precision and compile: bf16 trains as well as fp32; compile falls back cleanly; clear device errors."""
+import pytest
+import torch
+
+from archbench import TrainConfig, train_model
+from archbench.errors import UsageError
+from archbench.train.runtime import resolve_device, resolve_precision
+
+FAST = dict(progress="none", threads=1)
+
+
+def test_bf16_and_fp32_train_to_within_a_point():
+    accs = {}
+    for p in ("fp32", "bf16"):
+        res = train_model(TrainConfig(model="mlp", data="digits", epochs=4, precision=p, **FAST), {"augment": "none"},
+                          write=False)
+        assert res.metrics["precision"] == p
+        accs[p] = res.metrics["test_accuracy"]
+    assert accs["fp32"] > 0.9
+    assert abs(accs["fp32"] - accs["bf16"]) < 0.02  # stated tolerance: 2 points on 359 test digits
+
+
+def test_auto_precision_is_recorded_and_sane():
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", cpu, "lstm") == "fp32"
+    assert resolve_precision("auto", cpu, "cnn") in ("fp32", "bf16")
+    with pytest.raises(UsageError, match="CUDA"):
+        resolve_precision("fp16", cpu, "cnn")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on machines without a GPU")
+def test_cuda_without_gpu_is_a_clear_error():
+    with pytest.raises(UsageError, match="no CUDA GPU"):
+        resolve_device("cuda")
+
+
+def test_compile_falls_back_to_eager(monkeypatch):
+    def broken(model, *a, **k):
+        def fail(*args, **kwargs):
+            raise RuntimeError("backend compiler failed")
+
+        wrapped = torch.nn.Module()
+        wrapped._orig_mod = model
+        wrapped.forward = fail
+        return wrapped
+
+    monkeypatch.setattr(torch, "compile", broken)
+    res = train_model(TrainConfig(model="mlp", data="digits", epochs=1, compile=True, **FAST), {"augment": "none"},
+                      write=False)
+    assert res.metrics["test_accuracy"] > 0.5
