@@ -1,0 +1,85 @@
+"""Bad input: one line naming the problem, a non-zero exit (2 for usage), never a traceback."""
+import gzip
+import json
+import shutil
+import time
+
+import pytest
+
+from helpers import run_cli
+
+USAGE = [
+    (["train", "nosuchmodel"], "unknown model 'nosuchmodel'"),
+    (["train", "cnn", "--data", "nosuchdata"], "unknown data set 'nosuchdata'"),
+    (["train", "cnn", "--data", "digts"], "did you mean 'digits'"),
+    (["train", "cnn", "--epochs", "-3"], "--epochs must be a positive number"),
+    (["train", "cnn", "--epochs", "many"], "invalid int value"),
+    (["train", "cnn", "--set", "bogus=1"], "unknown setting 'bogus'"),
+    (["train", "cnn", "--set", "monitor=val_accuracy"], "unknown monitor"),
+    (["train", "cnn", "--set", "noequals"], "key=value"),
+    (["train", "cnn", "--data", "seq-sum"], "does not take sequence data"),
+    (["train", "cnn", "--config", "/nonexistent.yaml"], "does not exist"),
+    (["train", "lstm", "--data", "seq-sum", "--set", "seq_len=0"], "seq_len"),
+    (["compare", "cnn", "--data", "seq-sum"], "takes"),
+    (["compare", "mlp", "--budget", "hours=2"], "--budget"),
+]
+
+
+@pytest.mark.parametrize("args,needle", USAGE)
+def test_usage_errors_exit_2_with_one_line(args, needle, tmp_path):
+    res = run_cli(*args, "--out", tmp_path / "run") if args[0] == "train" else run_cli(*args)
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    assert needle in res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_cuda_without_gpu(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    res = run_cli("train", "mlp", "--device", "cuda", "--out", tmp_path / "r")
+    assert res.returncode == 2 and "no CUDA GPU" in res.stderr
+
+
+def test_not_a_run_directory(tmp_path):
+    for cmd in (["evaluate", tmp_path], ["train", "--resume", tmp_path], ["predict", tmp_path, "x.png"]):
+        res = run_cli(*cmd)
+        assert res.returncode == 1 and "not an archbench run" in res.stderr and "Traceback" not in res.stderr
+    res = run_cli("evaluate", tmp_path / "missing")
+    assert res.returncode == 1 and "not a directory" in res.stderr
+
+
+def test_missing_and_corrupt_data_files(tmp_path, shared_data):
+    res = run_cli("train", "mlp", "--data", "mnist", "--data-dir", tmp_path, "--out", tmp_path / "r")
+    assert res.returncode == 1 and "no mnist files" in res.stderr
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for p in (shared_data / "MNIST" / "raw").glob("*.gz"):
+        shutil.copy(p, raw / p.name)
+    (raw / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"garbage" * 10))
+    res = run_cli("train", "mlp", "--data", "mnist", "--data-dir", tmp_path, "--out", tmp_path / "r")
+    assert res.returncode == 1 and "checksum mismatch" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_failed_run_leaves_earlier_files_intact(tmp_path):
+    out = tmp_path / "run"
+    ok = run_cli("train", "mlp", "--data", "digits", "--epochs", "1", "--threads", "1", "--progress", "none", "--out", out)
+    assert ok.returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    bad = run_cli("train", "mlp", "--data", "digits", "--epochs", "-1", "--out", out)
+    assert bad.returncode == 2
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert before == after
+
+
+def test_help_is_fast_and_explains_every_command():
+    t = time.perf_counter()
+    res = run_cli("--help")
+    assert res.returncode == 0 and time.perf_counter() - t < 3.0  # the interpreter's own start included
+    for cmd in ("train", "evaluate", "predict", "compare", "fundamentals", "explain", "gradients", "summary",
+                "lr-find", "tune", "bench", "report", "models", "datasets"):
+        assert cmd in res.stdout
+        sub = run_cli(cmd, "--help")
+        assert sub.returncode == 0 and "usage:" in sub.stdout

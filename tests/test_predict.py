@@ -1,0 +1,75 @@
+"""`archbench predict` and `evaluate` on real run directories: images and raw text."""
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import run_cli
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "cnn"
+    res = run_cli("train", "cnn", "--data", "digits", "--epochs", "3", "--threads", "1", "--progress", "none",
+                  "--augment", "none", "--out", out)
+    assert res.returncode == 0, res.stderr
+    return out
+
+
+def test_evaluate_matches_metrics(digits_run):
+    res = run_cli("evaluate", digits_run, "--json", "--device", "cpu")
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    want = json.loads((digits_run / "metrics.json").read_text())
+    assert got["test_accuracy"] == pytest.approx(want["test_accuracy"], abs=1e-9)
+
+
+def test_predict_images(digits_run, tmp_path):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    paths = []
+    for i in range(4):
+        p = tmp_path / f"d{i}.png"
+        Image.fromarray(np.clip(d.images[i] * 16, 0, 255).astype(np.uint8)).save(p)
+        paths.append(p)
+    res = run_cli("predict", digits_run, *paths, "--json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert [r["label"] for r in rows] == [str(t) for t in d.target[:4]]
+    assert all(0 < r["probability"] <= 1 for r in rows)
+
+
+def test_predict_errors(digits_run, tmp_path):
+    bad = tmp_path / "x.png"
+    bad.write_text("not an image")
+    res = run_cli("predict", digits_run, bad)
+    assert res.returncode == 1 and "cannot read image" in res.stderr and "Traceback" not in res.stderr
+    res = run_cli("predict", digits_run, "--text", "great film")
+    assert res.returncode == 2 and "text run" in res.stderr
+
+
+def write_imdb(root, n=12):
+    pos = ["a wonderful moving film , brilliant acting", "great story and superb cast", "loved it , truly great"]
+    neg = ["a dull boring mess , awful acting", "terrible plot and bad cast", "hated it , truly awful"]
+    for split in ("train", "test"):
+        for label, texts in (("pos", pos), ("neg", neg)):
+            d = root / "aclImdb" / split / label
+            d.mkdir(parents=True)
+            for i in range(n):
+                (d / f"{i}_7.txt").write_text(texts[i % 3] + f" <br /> review {i}")
+
+
+def test_predict_text(tmp_path):
+    write_imdb(tmp_path / "data")
+    out = tmp_path / "run"
+    res = run_cli("train", "gru", "--data", "imdb", "--data-dir", tmp_path / "data", "--epochs", "15",
+                  "--batch-size", "8", "--lr", "0.01", "--threads", "1", "--progress", "none", "--out", out,
+                  "--set", "download=false", "--set", "min_freq=1")
+    assert res.returncode == 0, res.stderr
+    assert (out / "vocab.json").exists()
+    res = run_cli("predict", out, "--text", "a wonderful film , great cast", "--text", "an awful boring mess", "--json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert [r["label"] for r in rows] == ["positive", "negative"]
