@@ -73,3 +73,15 @@ def test_predict_text(tmp_path):
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
     assert [r["label"] for r in rows] == ["positive", "negative"]
+
+
+def test_bow_baseline_in_compare(tmp_path):
+    write_imdb(tmp_path / "data")
+    out = tmp_path / "cmp"
+    res = run_cli("compare", "bow", "gru", "--data", "imdb", "--data-dir", tmp_path / "data", "--budget", "epochs=2",
+                  "--threads", "1", "--set", "download=false", "--set", "min_freq=1", "--out", out)
+    assert res.returncode == 0, res.stderr
+    table = (out / "comparison.md").read_text()
+    assert "| imdb | bow |" in table and "| imdb | gru |" in table
+    m = json.loads((out / "runs" / "imdb" / "bow-s0" / "metrics.json").read_text())
+    assert m["test_accuracy"] == 1.0  # the tiny reviews are separable by their words

@@ -125,7 +125,12 @@ def pair_models(models: Sequence[str], datas: Sequence[str]) -> List[Tuple[str, 
         raise UsageError("name the models to compare (see `archbench models`), or give no arguments for the zoo")
     kinds = {d: dataset_entry(d).kind for d in datas}
     pairs = []
+    from .train.run import BASELINES
+
     for m in models:
+        if m in BASELINES:  # the bag-of-words baseline goes with every text data set
+            pairs += [(d, m) for d in datas if kinds[d] == "text"]
+            continue
         entry = model_entry(m)
         fits = [d for d in datas if kinds[d] in entry.kinds]
         if not fits:
@@ -167,8 +172,13 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
         overrides.update(tuned.get((data, model), {}))
         rel = Path("runs") / safe(data) / run_name(model, seed, plan.sweep_key, value)
         cfg = TrainConfig(model=model, data=data, out=str(out / rel))
-        from .train.run import resolve_config
+        from .train.run import BASELINES, resolve_config
 
+        if model in BASELINES:
+            res = train(cfg, copy.deepcopy(overrides))
+            rows.append({"data": data, "model": model, "seed": seed, "run_dir": str(rel), **res.metrics})
+            runs_index.append({"model": model, "data": data, "seed": seed, "dir": str(rel)})
+            continue
         cfg = resolve_config(cfg, copy.deepcopy(overrides))
         key = (cfg.data, cfg.data_dir, cfg.data_seed, json.dumps(cfg.data_args, sort_keys=True))
         if key not in cache:

@@ -122,6 +122,8 @@ def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: 
     already loaded with the same data, data_seed and options (``archbench compare`` does).
     """
     set_threads(cfg.threads)
+    if cfg.model in BASELINES:
+        return train_baseline(cfg, overrides or {}, write, bundle)
     if resume is None:
         cfg = resolve_config(cfg, overrides)
     rt = init_distributed(cfg.device)
@@ -188,6 +190,48 @@ def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: 
         print(f"done in {time.perf_counter() - t0:.1f}s ({trainer.stop_reason}); {line}"
               + (f"; run directory {run_dir}" if writing else ""), file=sys.stderr)
     return RunResult(run_dir if writing else None, metrics, history, trainer.raw, bundle)
+
+
+BASELINES = {"bow": "bag-of-words baseline: word 1-2-gram TF-IDF + logistic regression (text data)"}
+
+
+def train_baseline(cfg: TrainConfig, overrides: Dict[str, Any], write: bool = True,
+                   bundle: Optional[DataBundle] = None) -> RunResult:
+    """A non-neural baseline as a run directory of its own (metrics, predictions, confusion matrix)."""
+    from ..baselines import run_bow
+
+    data = dataset_entry(cfg.data)
+    route(cfg, {k: v for k, v in overrides.items() if k in ("seed", "data_dir", "data_seed", "progress", "threads")},
+          {}, data.options())
+    if data.kind != "text":
+        raise UsageError(f"model 'bow' takes text data; {cfg.data} is {data.kind}")
+    if bundle is None:
+        bundle = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
+    res = run_bow(bundle, seed=cfg.seed)
+    metrics = {"model": "bow", "data": cfg.data, "seed": cfg.seed, "test_accuracy": res["test_accuracy"],
+               "best_val_accuracy": res["val_accuracy"], "test_loss": res["test_loss"], "epochs_run": 1,
+               "best_epoch": 1, "train_seconds": round(res["train_seconds"], 3),
+               # parameters of a linear model: one weight per feature and class, plus biases
+               "params": (res["params"]["features"] + 1) * max(bundle.num_classes - 1, 1), "settings": res["params"]}
+    run_dir = Path(cfg.out) if cfg.out else default_run_dir(cfg)
+    if write:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(run_dir / "archbench.json", marker("run", f"bow on {cfg.data}"))
+        write_json(run_dir / "config.json", {"train": cfg.to_dict(), "model": {"name": "bow", "summary": BASELINES["bow"]},
+                                             "data": bundle.describe(), "versions": versions()})
+        test = {"predictions": res["predictions"], "probabilities": res["probabilities"], "targets": bundle.test.y}
+        write_predictions(run_dir, test, bundle)
+        from ..viz.history import plot_confusion
+
+        plot_confusion(bundle.test.y, res["predictions"], bundle.class_names, run_dir / "confusion.png")
+        write_json(run_dir / "figures.json", [{"file": "confusion.png", "title": "Confusion matrix (test)",
+                                               "caption": "The baseline every neural model must beat."}])
+        write_json(run_dir / "metrics.json", metrics)
+        build_report_quietly(run_dir)
+    if cfg.progress != "none":
+        print(f"bow on {cfg.data}: test accuracy {100 * res['test_accuracy']:.2f}% in {res['train_seconds']:.1f}s",
+              file=sys.stderr)
+    return RunResult(run_dir if write else None, metrics, [], None, bundle)
 
 
 def finish(trainer: Trainer, cfg: TrainConfig, rt: Runtime, bundle: DataBundle, run_dir: Optional[Path]) -> Dict[str, Any]:

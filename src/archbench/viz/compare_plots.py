@@ -41,10 +41,14 @@ def plot_comparison(out: Path, rows: List[Dict[str, Any]], plan) -> List[Dict[st
         rs = [r for r in rows if r["data"] == data and (plan.sweep_key is None or r[plan.sweep_key] == plan.sweep_values[-1])]
         models = list(dict.fromkeys(r["model"] for r in rs))
         colors = plt.cm.tab10(np.linspace(0, 1, 10))
-        hist = {m: [read_history(out / r["run_dir"] / "history.csv") for r in rs if r["model"] == m] for m in models}
-        classification = all("val_acc" in h[0] for h in hist.values())
+        # baselines (bow) have no epochs: they appear in the parameters panel only
+        hist = {m: [read_history(out / r["run_dir"] / "history.csv") for r in rs if r["model"] == m]
+                for m in models if (out / next(r for r in rs if r["model"] == m)["run_dir"] / "history.csv").exists()}
+        classification = all("test_accuracy" in r for r in rs)
         fig, axes = plt.subplots(2, 2, figsize=(13, 9))
         for i, m in enumerate(models):
+            if m not in hist:
+                continue
             c = colors[i % 10]
             _band(axes[0, 0], [h["train_loss"] for h in hist[m]], m, c)
             _band(axes[0, 1], [h["val_loss"] for h in hist[m]], m, c)
