@@ -98,7 +98,7 @@ def budget_text(budget: Dict[str, Any]) -> str:
     if not budget:
         return "each model's recipe (its own epochs)"
     (k, v), = budget.items()
-    return {"epochs": f"{v} epochs each", "max_seconds": f"{v:g} s of training each",
+    return {"epochs": f"{v} epoch{'s' if v != 1 else ''} each", "max_seconds": f"{v:g} s of training each",
             "max_steps": f"{v} optimiser steps each"}[k]
 
 
@@ -158,10 +158,11 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
     runs_index: List[Dict[str, Any]] = []
     cache: Dict[Any, Any] = {}
     tuned: Dict[Tuple[str, str], Dict[str, Any]] = {}
+    settings = settings_for_pairs(plan, settings)
     total = sum(1 for _ in plan.runs())
     t_all = time.perf_counter()
     for i, (data, model, seed, value) in enumerate(plan.runs(), 1):
-        overrides = {k: v for k, v in settings.items() if k not in ("model", "data")}
+        overrides = {k: v for k, v in settings[(data, model)].items() if k not in ("model", "data")}
         overrides.update(plan.budget)
         overrides.setdefault("progress", "none")
         overrides["seed"] = seed
@@ -201,6 +202,31 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
                                          "seconds": round(time.perf_counter() - t_all, 2)})
     write_outputs(out, rows, plan)
     return {"rows": rows, "out": out}
+
+
+def settings_for_pairs(plan: Plan, settings: Dict[str, Any]) -> Dict[Tuple[str, str], Dict[str, Any]]:
+    """Each (data, model) gets the settings that mean something to it: `--set seq_len=200` reaches the
+    sequence data sets and not digits. A key that fits none of them is an error."""
+    from .config import FIELDS
+    from .data import dataset_entry
+    from .models import model_entry
+    from .train.run import BASELINES
+
+    out, used = {}, set()
+    for data, model in plan.pairs:
+        valid = set(FIELDS) | set(dataset_entry(data).options())
+        if model not in BASELINES:
+            valid |= set(model_entry(model).hparams())
+        out[(data, model)] = {k: v for k, v in settings.items() if k in valid}
+        used |= set(out[(data, model)])
+    unused = sorted(set(settings) - used - {"model", "data"})
+    if unused:
+        raise UsageError(f"unknown setting {', '.join(map(repr, unused))} for every model and data set compared")
+    if plan.sweep_key and not any(plan.sweep_key in set(FIELDS) | set(dataset_entry(d).options())
+                                  | (set() if m in BASELINES else set(model_entry(m).hparams()))
+                                  for d, m in plan.pairs):
+        raise UsageError(f"--sweep {plan.sweep_key}: no model or data set compared has that setting")
+    return out
 
 
 def comparison_title(plan: Plan) -> str:

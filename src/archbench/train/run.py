@@ -109,7 +109,8 @@ def prepare(cfg: TrainConfig, rt: Runtime, bundle: Optional[DataBundle] = None):
 def use_channels_last(cfg: TrainConfig, rt: Runtime, bundle: DataBundle, family: str) -> bool:
     if cfg.channels_last is not None:
         return bool(cfg.channels_last)
-    return bundle.kind == "image" and family in ("cnn", "resnet") and rt.device.type == "cuda"
+    # channels-last pays on GPUs and for bf16 convolutions on CPUs (oneDNN's blocked kernels)
+    return bundle.kind == "image" and family in ("cnn", "resnet") and (rt.device.type == "cuda" or rt.precision == "bf16")
 
 
 def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: Optional[Path] = None,
