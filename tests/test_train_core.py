@@ -163,3 +163,19 @@ def test_kill_9_and_resume_equals_uninterrupted(tmp_path):
     drop = lambda lines: [",".join(l.split(",")[:6]) for l in lines]  # epoch..lr, not timings
     assert drop(ha) == drop(hb)
 
+
+
+def test_weights_saved_without_wrapper_prefixes(tmp_path):
+    from archbench.models import build_model
+    from archbench.train.checkpoint import load_model, save_model
+
+    meta = {"kind": "image", "task": "classification", "input_shape": [1, 8, 8], "num_classes": 10}
+    model = build_model("mlp", meta)
+    wrapped = torch.compile(model)  # its state_dict keys carry '_orig_mod.'
+    assert any(k.startswith("_orig_mod.") for k in wrapped.state_dict())
+    save_model(wrapped, tmp_path)
+    from safetensors.torch import load_file
+
+    assert not any(k.startswith(("_orig_mod.", "module.")) for k in load_file(tmp_path / "model.safetensors"))
+    plain = load_model(tmp_path)
+    assert all(torch.equal(plain.state_dict()[k], v) for k, v in model.state_dict().items())
