@@ -46,7 +46,7 @@ def test_compare_with_seeds_end_to_end(tmp_path):
     table = (out / "comparison.md").read_text()
     mlp_line = next(l for l in table.splitlines() if "| mlp |" in l)
     assert f"{statistics.mean(accs):.2f} ± {statistics.stdev(accs):.2f}" in mlp_line
-    assert "1 epochs each" in table
+    assert "1 epoch each" in table
     sig = (out / "significance.md").read_text()
     assert "vs" in sig and "McNemar" in sig
     for col in ("FLOPs/sample", "Latency b1 (ms)", "Weights (MB)", "Peak RSS (MB)"):

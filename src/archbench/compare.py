@@ -366,6 +366,13 @@ def significance(out: Path, rows: List[Dict[str, Any]]) -> Dict[str, Any]:
 
     md, table_rows = ["# Which differences are real\n"], {}
     for data in dict.fromkeys(r["data"] for r in rows):
+        if not any("test_accuracy" in r for r in rows if r["data"] == data):
+            res = paired_errors(out, [r for r in rows if r["data"] == data])
+            if res:
+                table_rows[data] = res
+                md.append(f"\n## {data}\n")
+                md += [f"- {t}" for t in res.values()]
+            continue
         correct: Dict[str, List[np.ndarray]] = {}
         for r in rows:
             if r["data"] != data or "test_accuracy" not in r:
@@ -380,9 +387,33 @@ def significance(out: Path, rows: List[Dict[str, Any]]) -> Dict[str, Any]:
         md += [f"- {row['text']}" for row in res.values() if row.get("text")]
     if len(md) == 1:
         md.append("\nOnly one model per data set: nothing to compare.")
-    md.append("\nPaired on the same test examples (McNemar's test on per-example correctness); "
-              "'significant' means p < 0.05.\n")
+    md.append("\nPaired on the same test examples: McNemar's test on per-example correctness for classification, "
+              "Wilcoxon's signed-rank test on per-window absolute errors for forecasts; 'significant' means p < 0.05.\n")
     return {"markdown": "\n".join(md) + "\n", "rows": table_rows}
+
+
+def paired_errors(out: Path, rows: List[Dict[str, Any]]) -> Dict[str, str]:
+    """Forecasts: each model's per-window absolute errors against the lowest-MAE model's (seed 0 of each)."""
+    import numpy as np
+    from scipy.stats import wilcoxon
+
+    errs = {}
+    for r in rows:
+        if r["model"] not in errs:
+            e = np.genfromtxt(out / r["run_dir"] / "predictions.csv", delimiter=",", skip_header=1)
+            errs[r["model"]] = e[:, 1]
+    if len(errs) < 2:
+        return {}
+    best = min(errs, key=lambda m: errs[m].mean())
+    res = {best: f"{best}: lowest mean absolute error ({errs[best].mean():.4f}, scaled units)"}
+    for m, e in errs.items():
+        if m == best:
+            continue
+        d = e - errs[best]
+        p = 1.0 if not np.any(d) else float(wilcoxon(e, errs[best]).pvalue)
+        verdict = "significant" if p < 0.05 else "not significant"
+        res[m] = f"{m} vs {best}: {d.mean():+.4f} mean absolute error, {verdict} (Wilcoxon p={p:.3g})"
+    return res
 
 
 def ranks(summary: List[Dict[str, Any]]) -> str:

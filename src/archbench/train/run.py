@@ -122,11 +122,11 @@ def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: 
     row); raising from it stops the run (e.g. a tuner pruning a trial). ``bundle`` reuses data
     already loaded with the same data, data_seed and options (``archbench compare`` does).
     """
-    set_threads(cfg.threads)
     if cfg.model in BASELINES:
         return train_baseline(cfg, overrides or {}, write, bundle)
     if resume is None:
         cfg = resolve_config(cfg, overrides)
+    set_threads(cfg.threads)
     rt = init_distributed(cfg.device)
     if cfg.lr == "auto":
         from .lr_find import suggest_lr
@@ -206,6 +206,7 @@ def train_baseline(cfg: TrainConfig, overrides: Dict[str, Any], write: bool = Tr
           {}, data.options())
     if data.kind != "text":
         raise UsageError(f"model 'bow' takes text data; {cfg.data} is {data.kind}")
+    set_threads(cfg.threads)
     if bundle is None:
         bundle = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
     res = run_bow(bundle, seed=cfg.seed)

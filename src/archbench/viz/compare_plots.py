@@ -66,7 +66,9 @@ def plot_comparison(out: Path, rows: List[Dict[str, Any]], plan) -> List[Dict[st
             ax.errorbar(params, vals.mean(), yerr=vals.std(ddof=1) if len(vals) > 1 else None, fmt="o", ms=9,
                         capsize=4, color=colors[i % 10], label=m)
             ax.annotate(m, (params, vals.mean()), textcoords="offset points", xytext=(6, 6), fontsize=9)
-        ax.set(title="Parameters vs performance", xlabel="parameters", xscale="log",
+        counts = [r["params"] for r in rs]
+        wide = max(counts) / max(min(counts), 1) >= 10  # log scale only where it spreads the points
+        ax.set(title="Parameters vs performance", xlabel="parameters", xscale="log" if wide else "linear",
                ylabel="test accuracy (%)" if classification else "test MAE")
         from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
