@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The CPU benchmarks quoted in the README, in one go (about 30 minutes on a quiet 2-core machine).
+# Usage: bash benchmarks/run_cpu.sh OUT_DIR REFERENCE_PYTHON
+#   REFERENCE_PYTHON: an interpreter with torch, torchvision, numpy, matplotlib, seaborn, scikit-learn
+#   (see ../shared/bench/README.md) that runs the notebook's own code beside archbench.
+set -eu
+out=${1:-runs/benchmarks}
+ref=${2:-}
+mkdir -p "$out"
+ab=".venv/bin/archbench"
+stamp() { date +%s.%N; }
+
+# 1. every model with its defaults: speed, GEMM peak, time to the notebook's accuracy, and the notebook's code
+if [ -n "$ref" ]; then
+  $ab bench --data-dir ../shared/data --out "$out/bench" --seed-reference "$ref" \
+     --reference-script ../shared/bench/seed_reference.py
+else
+  $ab bench --data-dir ../shared/data --out "$out/bench"
+fi
+
+# 2. the README's main job: the whole zoo with its defaults
+t0=$(stamp); $ab compare --out "$out/zoo" > "$out/zoo.txt" 2>&1; t1=$(stamp)
+echo "zoo: $(echo "$t1 - $t0" | bc) s" | tee -a "$out/timings.txt"
+
+# 3. the honest comparison: three seeds, paired tests, costs
+t0=$(stamp); $ab compare mlp cnn --data digits --seeds 0,1,2 --out "$out/seeds" > "$out/seeds.txt" 2>&1; t1=$(stamp)
+echo "mlp cnn digits 3 seeds: $(echo "$t1 - $t0" | bc) s" | tee -a "$out/timings.txt"
+
+# 4. long-range memory at length 200: what a plain RNN cannot carry
+$ab compare rnn lstm gru transformer --data first-marked --set seq_len=200 --out "$out/first-marked-200" > "$out/first-marked.txt" 2>&1
+$ab compare rnn lstm gru transformer --data adding --set seq_len=200 --out "$out/adding-200" > "$out/adding.txt" 2>&1
