@@ -58,3 +58,21 @@ def test_compare_with_seeds_end_to_end(tmp_path):
     assert all((out / f["file"]).exists() for f in figs)
     html = (out / "report.html").read_text()
     assert "significant" in html and "runs/digits/mlp-s0/report.html" in html
+
+
+@pytest.mark.slow
+def test_compare_tunes_every_model_first(tmp_path):
+    pytest.importorskip("optuna")
+    out = tmp_path / "cmp"
+    res = run_cli("compare", "mlp", "--data", "digits", "--tune", "2", "--budget", "epochs=1", "--threads", "1",
+                  "--out", out)
+    assert res.returncode == 0, res.stderr
+    trials = list(csv.DictReader(open(out / "tuning" / "digits" / "mlp" / "trials.csv")))
+    assert len(trials) == 2
+    best = (out / "tuning" / "digits" / "mlp" / "best.yaml").read_text()
+    config = json.loads((out / "runs" / "digits" / "mlp-s0" / "config.json").read_text())["train"]
+    import yaml
+
+    tuned = yaml.safe_load(best)
+    if "lr" in tuned:  # the final run trained with the tuned learning rate
+        assert config["lr"] == pytest.approx(tuned["lr"])
