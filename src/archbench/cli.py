@@ -211,7 +211,7 @@ def cmd_compare(args) -> int:
     key, values = parse_sweep(args.sweep)
     plan = Plan(pair_models(args.models, args.data or []), seeds, budget, key, values)
     out = Path(args.out) if args.out else Path("runs") / f"compare-{datetime.now():%Y%m%d-%H%M%S}"
-    res = compare(plan, settings, out, tune_trials=args.tune or 0)
+    compare(plan, settings, out, tune_trials=args.tune or 0)
     print((out / "comparison.md").read_text())
     print((out / "significance.md").read_text().split("\n", 1)[1].strip() + "\n")
     print(f"report: {(out / 'report.html').resolve()}")

@@ -318,18 +318,10 @@ def csv_text(header: List[str], body: List[List[str]]) -> str:
 
 def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
     from .train.checkpoint import atomic_write_text
-    from .train.run import write_json
+    from .train.run import write_json, write_rows_csv
     from .viz.compare_plots import plot_comparison, plot_costs, plot_sweep
 
-    # per-run rows, every metric
-    keys: List[str] = []
-    for r in rows:
-        keys += [k for k in r if k not in keys]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys)
-    w.writeheader()
-    w.writerows(rows)
-    atomic_write_text(out / "results.csv", buf.getvalue())
+    write_rows_csv(out / "results.csv", rows)  # per-run rows, every metric
 
     final = [r for r in rows if plan.sweep_key is None or r[plan.sweep_key] == plan.sweep_values[-1]]
     summary = summarise(final, ["data", "model"])

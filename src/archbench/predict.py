@@ -1,7 +1,6 @@
 """Predict with a trained run: image files, or raw text for text runs."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Dict, List, Optional
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, Callable, Dict, Generic, Iterator, TypeVar
+import importlib
+from typing import Any, Dict, Generic, Iterator, TypeVar
 
 from .errors import UsageError
 
@@ -45,3 +46,9 @@ def check_choice(what: str, value: Any, choices) -> Any:
     if value not in choices:
         raise UsageError(f"unknown {what} {value!r}; choose from: {', '.join(map(str, choices))}")
     return value
+
+
+def import_modules(package: str, names) -> None:
+    """Import the modules that fill a registry (on first use, so `archbench --help` stays fast)."""
+    for name in names:
+        importlib.import_module(f"{package}.{name}")

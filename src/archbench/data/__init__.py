@@ -9,13 +9,13 @@ A loader is registered with :func:`register_dataset`. Names ending in ``:`` take
 """
 from __future__ import annotations
 
-import importlib
+import functools
 import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from ..errors import UsageError
-from ..registry import Registry
+from ..registry import Registry, import_modules
 from .base import DataBundle, Split, batch_indices, iterate, split_off
 
 # modules that register data sets; imported on first use so `archbench --help` stays fast
@@ -42,7 +42,6 @@ class DatasetEntry:
 
 
 DATASETS: Registry[DatasetEntry] = Registry("data set")
-_loaded = False
 
 
 def register_dataset(name: str, kind: str, summary: str, downloads: bool = False):
@@ -55,17 +54,9 @@ def register_dataset(name: str, kind: str, summary: str, downloads: bool = False
     return deco
 
 
+@functools.lru_cache(maxsize=None)
 def _load_modules() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for m in _MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{m}")
-        except ModuleNotFoundError as e:  # a domain module not written yet
-            if e.name != f"{__name__}.{m}":
-                raise
+    import_modules(__name__, _MODULES)
 
 
 def parse_spec(spec: str) -> Tuple[DatasetEntry, Optional[str]]:

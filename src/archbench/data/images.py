@@ -13,7 +13,7 @@ import gzip
 import hashlib
 import os
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import numpy as np
 import torch

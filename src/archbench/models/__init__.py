@@ -11,17 +11,17 @@ epochs, ...) per data kind that reach the notebook's accuracy quickly; ``search_
 """
 from __future__ import annotations
 
-import importlib
+import functools
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Tuple
 
 import torch.nn as nn
 
 from ..errors import UsageError
-from ..registry import Registry
+from ..registry import Registry, import_modules
 
-_MODULES = ("mlp", "cnn", "resnet", "recurrent", "transformer", "text", "forecast")
+_MODULES = ("mlp", "cnn", "resnet", "recurrent", "transformer")
 
 
 @dataclass
@@ -51,7 +51,6 @@ class ModelEntry:
 
 
 MODELS: Registry[ModelEntry] = Registry("model")
-_loaded = False
 
 
 def register_model(name, kinds, family, summary, recipe=None, search_space=None):
@@ -62,17 +61,9 @@ def register_model(name, kinds, family, summary, recipe=None, search_space=None)
     return deco
 
 
+@functools.lru_cache(maxsize=None)
 def _load_modules() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for m in _MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{m}")
-        except ModuleNotFoundError as e:
-            if e.name != f"{__name__}.{m}":
-                raise
+    import_modules(__name__, _MODULES)
 
 
 def model_entry(name: str) -> ModelEntry:

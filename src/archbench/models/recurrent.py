@@ -28,8 +28,10 @@ from .cells import make_recurrent, run_recurrent
 POOLINGS = ("last", "mean", "attention")
 IMPLS = ("fused", "scratch")
 
-# training defaults: every model but rnn reaches >= 99% test accuracy on seq-sum (5000 x 50) in
-# seconds on a CPU with these
+# Training defaults. seq-sum (5000 x 50, 3500 training sequences), test accuracy measured with these
+# (1-2 CPU threads): lstm 99.07 / 99.07 (seeds 0, 1; ~11-20 s), gru 98.8 / 99.07 (~26-36 s),
+# lstm-attn ~98.4-98.9, birnn ~97.9-98.4, rnn ~96-97.6. Logistic regression on the raw 50 inputs
+# gets 98.9-99.5 on the same splits: 99% is close to what 3500 examples support, seeds move it +-0.4.
 RECURRENT_RECIPE: Dict[str, Dict] = {
     # UCR/UEA sets are small (40-300 series): small batches and more epochs give enough optimiser steps
     "ucr": dict(batch_size=16, epochs=100, patience=0),
@@ -161,7 +163,7 @@ class BiRNNNet(RecurrentNet):
 @register_model("lstm", KINDS, "recurrent", "LSTM, last hidden state -> LayerNorm -> dropout -> linear",
                 recipe=RECURRENT_RECIPE, search_space=SEARCH_SPACE)
 class LSTMNet(RecurrentNet):
-    def __init__(self, meta, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.1, pooling: str = "last",
+    def __init__(self, meta, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.0, pooling: str = "last",
                  impl: str = "fused", embed_dim: int = 64):
         super().__init__(meta, "lstm", hidden_size, num_layers, dropout, pooling, impl, embed_dim,
                          layer_norm=True, head_dropout=True)

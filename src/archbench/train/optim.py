@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
-import torch
 from torch import optim
 
 from ..config import OPTIMIZERS, SCHEDULERS

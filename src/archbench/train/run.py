@@ -71,7 +71,8 @@ def write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, dumps(obj) + "\n")
 
 
-def write_history_csv(path: Path, history: List[Dict[str, Any]]) -> None:
+def write_rows_csv(path: Path, history: List[Dict[str, Any]]) -> None:
+    """Rows of dicts as CSV (columns in first-seen order), written atomically."""
     if not history:
         return
     cols: List[str] = []
@@ -157,7 +158,7 @@ def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: 
             user_on_epoch(tr)
         if not writing:
             return
-        write_history_csv(run_dir / "history.csv", tr.history)
+        write_rows_csv(run_dir / "history.csv", tr.history)
         if tb is not None:
             for k, v in tr.history[-1].items():
                 if k != "epoch" and isinstance(v, (int, float)):
@@ -266,7 +267,7 @@ def finish(trainer: Trainer, cfg: TrainConfig, rt: Runtime, bundle: DataBundle, 
     save_model(trainer.raw, run_dir)
     metrics.update(measure_run_costs(trainer, bundle, rt, run_dir / "model.safetensors"))
     write_layer_summary(trainer.raw, bundle, run_dir)
-    write_history_csv(run_dir / "history.csv", history)
+    write_rows_csv(run_dir / "history.csv", history)
     write_predictions(run_dir, test, bundle)
     figures = write_run_figures(run_dir, history, test, bundle)
     write_json(run_dir / "metrics.json", metrics)
