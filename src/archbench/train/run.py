@@ -428,7 +428,11 @@ def evaluate_run(run_dir: Path, device: str = "auto") -> Dict[str, Any]:
 
     dev = resolve_device(device)
     model, bundle, config = load_run(run_dir, device=str(dev))
-    rt = Runtime(device=dev, precision="fp32")
+    # evaluate in the precision the run was tested in, so the numbers match metrics.json
+    precision = config.get("resolved", {}).get("precision", "fp32")
+    if precision == "fp16" and dev.type != "cuda":
+        precision = "fp32"
+    rt = Runtime(device=dev, precision=precision)
     res = evaluate(model, bundle, bundle.test, rt, outputs=False)
     out = {"run": str(run_dir), "model": config["train"]["model"], "data": config["train"]["data"],
            "test_loss": res["loss"], "n": res["n"]}
