@@ -268,20 +268,19 @@ COLUMNS = [  # (metric key, column title, format, scale)
 
 
 def summarise(rows: List[Dict[str, Any]], group: Sequence[str]) -> List[Dict[str, Any]]:
-    """Mean ± std of every column over seeds, one row per group (data, model[, swept value])."""
-    from .report.stats import mean_std
+    """Mean ± std of every column over seeds, one row per group (data, model[, swept value]);
+    a column no run of the group measured is left out (shown as '–')."""
+    import math
 
-    groups: Dict[Tuple, List[Dict[str, Any]]] = {}
-    for r in rows:
-        groups.setdefault(tuple(r.get(g) for g in group), []).append(r)
+    from .report.stats import aggregate
+
     out = []
-    for key, rs in groups.items():
-        s: Dict[str, Any] = dict(zip(group, key))
-        s["n_seeds"] = len(rs)
+    for a in aggregate(rows, group, [c[0] for c in COLUMNS]):
+        s: Dict[str, Any] = {g: a[g] for g in group}
+        s["n_seeds"] = a["n"]
         for col, *_ in COLUMNS:
-            vals = [r[col] for r in rs if r.get(col) is not None]
-            if vals:
-                s[col], s[col + "_std"] = mean_std(vals)
+            if not math.isnan(a[f"{col}_mean"]):
+                s[col], s[col + "_std"] = a[f"{col}_mean"], a[f"{col}_std"]
         out.append(s)
     return out
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 from ..errors import UsageError
 from ..registry import Registry, import_modules
-from .base import DataBundle, Split, batch_indices, iterate, split_off
+from .base import DataBundle, Split, batch_indices, split_off
 
 # modules that register data sets; imported on first use so `archbench --help` stays fast
 _MODULES = ("images", "folder", "sequences", "text", "timeseries")
@@ -107,6 +107,5 @@ __all__ = [
     "list_datasets",
     "dataset_entry",
     "batch_indices",
-    "iterate",
     "split_off",
 ]

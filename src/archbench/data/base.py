@@ -14,7 +14,7 @@ Shapes
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 
@@ -163,11 +163,3 @@ def trim_padding(x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tens
     if lengths is None or x.dim() != 2:
         return x
     return x[:, : max(int(lengths.max()), 1)]
-
-
-def iterate(split: Split, batches: List[torch.Tensor]) -> Iterator[Split]:
-    for idx in batches:
-        b = split.take(idx)
-        if b.lengths is not None:
-            b = Split(trim_padding(b.x, b.lengths), b.y, b.lengths)
-        yield b
