@@ -143,3 +143,4 @@ def test_capture_attention_collects_every_block_and_restores_flags(impl):
     with torch.no_grad(), capture_attention(rnn) as maps:
         rnn(x)
     assert list(maps) == ["pool_attn"] and maps["pool_attn"].shape == (3, 12)
+

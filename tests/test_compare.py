@@ -76,3 +76,40 @@ def test_compare_tunes_every_model_first(tmp_path):
     tuned = yaml.safe_load(best)
     if "lr" in tuned:  # the final run trained with the tuned learning rate
         assert config["lr"] == pytest.approx(tuned["lr"])
+
+
+@pytest.mark.slow
+def test_sweep_runs_the_grid_and_skips_pairs_without_the_key(tmp_path):
+    out = tmp_path / "cmp"
+    res = run_cli("compare", "cnn", "rnn", "--data", "digits", "--data", "seq-sum", "--sweep", "seq_len=8,16",
+                  "--set", "n_samples=300", "--budget", "epochs=1", "--threads", "1", "--out", out)
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    by = {(r["model"], r["seq_len"]): r for r in rows}
+    assert set(by) == {("cnn", "8"), ("cnn", "16"), ("rnn", "8"), ("rnn", "16")}
+    # cnn on digits has no seq_len: it trains once and that run stands for both values
+    assert by[("cnn", "8")]["run_dir"] == by[("cnn", "16")]["run_dir"]
+    assert by[("rnn", "8")]["run_dir"] != by[("rnn", "16")]["run_dir"]
+    cfg16 = json.loads((out / by[("rnn", "16")]["run_dir"] / "config.json").read_text())
+    assert cfg16["data"]["options"]["seq_len"] == 16 and cfg16["data"]["input_shape"] == [16, 1]
+    assert (out / "sweep_seq_len.png").exists()
+
+
+@pytest.mark.slow
+def test_jobs_run_in_parallel_processes_with_the_results_of_one_thread_runs(tmp_path):
+    common = ["--data", "seq-sum", "--set", "n_samples=300", "--set", "seq_len=10", "--budget", "epochs=2"]
+    seq = run_cli("compare", "rnn", "gru", *common, "--threads", "1", "--out", tmp_path / "seq")
+    par = run_cli("compare", "rnn", "gru", *common, "--jobs", "2", "--out", tmp_path / "par")
+    assert seq.returncode == 0 and par.returncode == 0, seq.stderr + par.stderr
+    rows = {name: list(csv.DictReader(open(tmp_path / name / "results.csv"))) for name in ("seq", "par")}
+    assert [r["model"] for r in rows["par"]] == ["rnn", "gru"]  # plan order, whichever finished first
+    for a, b in zip(rows["seq"], rows["par"]):
+        assert a["test_accuracy"] == b["test_accuracy"] and a["best_val_accuracy"] == b["best_val_accuracy"]
+    assert json.loads((tmp_path / "par" / "comparison.json").read_text())["jobs"] == 2
+    for run in json.loads((tmp_path / "par" / "comparison.json").read_text())["runs"]:
+        assert (tmp_path / "par" / run["dir"] / "model.safetensors").exists()
+
+
+def test_jobs_must_be_positive(tmp_path):
+    res = run_cli("compare", "rnn", "--data", "seq-sum", "--jobs", "0", "--out", tmp_path / "x")
+    assert res.returncode == 2 and "--jobs" in res.stderr and "Traceback" not in res.stderr

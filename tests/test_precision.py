@@ -22,8 +22,13 @@ def test_bf16_and_fp32_train_to_within_a_point():
 
 def test_auto_precision_is_recorded_and_sane():
     cpu = torch.device("cpu")
-    assert resolve_precision("auto", cpu, "lstm") == "fp32"
+    assert resolve_precision("auto", cpu, "recurrent", "gru", "sequence") == "fp32"
     assert resolve_precision("auto", cpu, "cnn") in ("fp32", "bf16")
+    from archbench.train.runtime import cpu_has_bf16
+
+    bf16 = "bf16" if cpu_has_bf16() else "fp32"
+    assert resolve_precision("auto", cpu, "recurrent", "lstm", "sequence") == bf16
+    assert resolve_precision("auto", cpu, "recurrent", "lstm", "forecast") == "fp32"  # regression stays fp32
     with pytest.raises(UsageError, match="CUDA"):
         resolve_precision("fp16", cpu, "cnn")
 

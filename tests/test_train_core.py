@@ -179,3 +179,23 @@ def test_weights_saved_without_wrapper_prefixes(tmp_path):
     assert not any(k.startswith(("_orig_mod.", "module.")) for k in load_file(tmp_path / "model.safetensors"))
     plain = load_model(tmp_path)
     assert all(torch.equal(plain.state_dict()[k], v) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize("model,data", [("cnn", "digits"), ("rnn", "seq-sum"), ("birnn", "seq-sum"),
+                                        ("gru", "seq-sum"), ("lstm-attn", "seq-sum"), ("transformer", "seq-sum")])
+def test_every_family_repeats_exactly_with_a_seed(model, data):
+    """Dropout, augmentation, attention and recurrent kernels all draw from the run's seed."""
+    over = {"seed": 3, "epochs": 2, "batch_size": 32, **({"n_samples": 200, "seq_len": 12} if data == "seq-sum" else {})}
+    runs = [train(TrainConfig(model=model, data=data, **FAST), dict(over), write=False) for _ in range(2)]
+    assert strip_timing(runs[0].history) == strip_timing(runs[1].history)
+    a, b = runs[0].model.state_dict(), runs[1].model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_recipe_can_set_model_defaults_that_the_user_overrides():
+    from archbench.config import apply_recipe
+
+    cfg = TrainConfig(model="lstm", data="seq-sum")
+    cfg.model_args["hidden_size"] = 32  # the user's --set
+    apply_recipe(cfg, {"epochs": 9, "dropout": 0.0, "hidden_size": 128}, model_hparams={"dropout", "hidden_size"})
+    assert cfg.epochs == 9 and cfg.model_args == {"hidden_size": 32, "dropout": 0.0}

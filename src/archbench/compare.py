@@ -16,6 +16,7 @@ import copy
 import csv
 import io
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -146,87 +147,134 @@ def run_name(model: str, seed: int, sweep_key: Optional[str], value: Any) -> str
     return name
 
 
-def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 0,
+def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 0, jobs: int = 1,
             log=lambda s: print(s, file=sys.stderr, flush=True)) -> Dict[str, Any]:
-    """Run the plan and write the comparison directory; returns the per-run rows."""
+    """Run the plan and write the comparison directory; returns the per-run rows.
+
+    jobs > 1 trains that many runs at once, in separate processes with the CPU threads split between
+    them: small sequence models use one core badly, so two one-thread runs finish sooner than two
+    two-thread runs in turn (results then match a ``--threads 1`` run, not the default one)."""
     from .data import load_data
-    from .train.run import marker, train, write_json
+    from .train.run import BASELINES, marker, resolve_config, train, write_json
 
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "archbench.json", marker("comparison", comparison_title(plan)))
-    rows: List[Dict[str, Any]] = []
+    rows: List[Any] = []  # a row dict, or (future, label) while a worker trains it, or ("same as", index)
     runs_index: List[Dict[str, Any]] = []
     cache: Dict[Any, Any] = {}
     tuned: Dict[Tuple[str, str], Dict[str, Any]] = {}
     settings = settings_for_pairs(plan, settings)
+    sweepable = {pair: pair_settings(*pair) for pair in plan.pairs}
     total = sum(1 for _ in plan.runs())
+    pool = process_pool(jobs) if jobs > 1 else None
     t_all = time.perf_counter()
     for i, (data, model, seed, value) in enumerate(plan.runs(), 1):
         overrides = {k: v for k, v in settings[(data, model)].items() if k not in ("model", "data")}
         overrides.update(plan.budget)
         overrides.setdefault("progress", "none")
         overrides["seed"] = seed
-        if plan.sweep_key is not None:
+        base = {"data": data, "model": model, "seed": seed, **({plan.sweep_key: value} if plan.sweep_key else {})}
+        if plan.sweep_key is not None and plan.sweep_key in sweepable[(data, model)]:
             overrides[plan.sweep_key] = value
+        elif plan.sweep_key is not None and value != plan.sweep_values[0]:
+            # the setting means nothing to this pair: its one run stands for every value (a flat line)
+            first = next(j for j, (d, m, sd, _) in enumerate(plan.runs()) if (d, m, sd) == (data, model, seed))
+            rows.append(("same as", first, base))
+            continue
         if tune_trials and (data, model) not in tuned:
             tuned[(data, model)] = tune_pair(model, data, overrides, tune_trials, out / "tuning" / data / model, log)
         overrides.update(tuned.get((data, model), {}))
         rel = Path("runs") / safe(data) / run_name(model, seed, plan.sweep_key, value)
+        base["run_dir"] = str(rel)
+        runs_index.append({"model": model, "data": data, "seed": seed, "dir": str(rel),
+                           **({plan.sweep_key: value} if plan.sweep_key else {})})
         cfg = TrainConfig(model=model, data=data, out=str(out / rel))
-        from .train.run import BASELINES, resolve_config
-
         if model in BASELINES:
-            res = train(cfg, copy.deepcopy(overrides))
-            rows.append({"data": data, "model": model, "seed": seed, "run_dir": str(rel), **res.metrics})
-            runs_index.append({"model": model, "data": data, "seed": seed, "dir": str(rel)})
+            rows.append({**base, **train(cfg, copy.deepcopy(overrides)).metrics})
             continue
         cfg = resolve_config(cfg, copy.deepcopy(overrides))
+        label = f"[{i}/{total}] {model} on {data} (seed {seed}" + (f", {plan.sweep_key}={value}" if plan.sweep_key else "") + ")"
+        log(f"{label} ...")
+        if pool is not None:
+            if cfg.threads is None:
+                cfg.threads = max(1, (os.cpu_count() or 1) // jobs)
+            rows.append((pool.submit(train_metrics, cfg), label, base))
+            continue
         key = (cfg.data, cfg.data_dir, cfg.data_seed, json.dumps(cfg.data_args, sort_keys=True))
         if key not in cache:
             cache.clear()  # one data set in memory at a time
             cache[key] = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
-        label = f"[{i}/{total}] {model} on {data} (seed {seed}" + (f", {plan.sweep_key}={value}" if plan.sweep_key else "") + ")"
-        log(f"{label} ...")
-        res = train(cfg, bundle=cache[key])
-        m = {k: v for k, v in res.metrics.items() if not k.startswith("_")}
-        row = {"data": data, "model": model, "seed": seed, "run_dir": str(rel), **m}
-        if plan.sweep_key is not None:
-            row[plan.sweep_key] = value
-        rows.append(row)
-        runs_index.append({"model": model, "data": data, "seed": seed, "dir": str(rel),
-                           **({plan.sweep_key: value} if plan.sweep_key else {})})
-        score = f"{100 * m['test_accuracy']:.2f}%" if "test_accuracy" in m else f"MAE {m.get('test_mae', 0):.4f}"
-        log(f"{label} {score} in {m['train_seconds']:.1f}s ({m['epochs_run']} epochs)")
+        m = metrics_only(train(cfg, bundle=cache[key]))
+        log(f"{label} {score_text(m)}")
+        rows.append({**base, **m})
+    if pool is not None:
+        pool.shutdown(wait=False)
+    for j, r in enumerate(rows):  # gather the workers' results, in plan order
+        if isinstance(r, tuple) and r[0] != "same as":
+            m = r[0].result()
+            log(f"{r[1]} {score_text(m)}")
+            rows[j] = {**r[2], **m}
+    for j, r in enumerate(rows):
+        if isinstance(r, tuple):
+            rows[j] = {**rows[r[1]], **r[2]}
     write_json(out / "comparison.json", {"runs": runs_index, "budget": budget_text(plan.budget), "seeds": plan.seeds,
                                          "sweep": {"key": plan.sweep_key, "values": plan.sweep_values},
-                                         "seconds": round(time.perf_counter() - t_all, 2)})
+                                         "seconds": round(time.perf_counter() - t_all, 2), "jobs": jobs})
     write_outputs(out, rows, plan)
     return {"rows": rows, "out": out}
+
+
+def metrics_only(res) -> Dict[str, Any]:
+    return {k: v for k, v in res.metrics.items() if not k.startswith("_")}
+
+
+def train_metrics(cfg: TrainConfig) -> Dict[str, Any]:
+    """One run in a worker process (--jobs): it writes its run directory and returns its metrics."""
+    from .train.run import train
+
+    return metrics_only(train(cfg))
+
+
+def process_pool(jobs: int):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: a fresh interpreter per worker, never a fork of a process that already runs torch threads
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"))
+
+
+def score_text(m: Dict[str, Any]) -> str:
+    score = f"{100 * m['test_accuracy']:.2f}%" if "test_accuracy" in m else f"MAE {m.get('test_mae', 0):.4f}"
+    return f"{score} in {m['train_seconds']:.1f}s ({m['epochs_run']} epochs)"
 
 
 def settings_for_pairs(plan: Plan, settings: Dict[str, Any]) -> Dict[Tuple[str, str], Dict[str, Any]]:
     """Each (data, model) gets the settings that mean something to it: `--set seq_len=200` reaches the
     sequence data sets and not digits. A key that fits none of them is an error."""
-    from .config import FIELDS
-    from .data import dataset_entry
-    from .models import model_entry
-    from .train.run import BASELINES
-
     out, used = {}, set()
     for data, model in plan.pairs:
-        valid = set(FIELDS) | set(dataset_entry(data).options())
-        if model not in BASELINES:
-            valid |= set(model_entry(model).hparams())
+        valid = pair_settings(data, model)
         out[(data, model)] = {k: v for k, v in settings.items() if k in valid}
         used |= set(out[(data, model)])
     unused = sorted(set(settings) - used - {"model", "data"})
     if unused:
         raise UsageError(f"unknown setting {', '.join(map(repr, unused))} for every model and data set compared")
-    if plan.sweep_key and not any(plan.sweep_key in set(FIELDS) | set(dataset_entry(d).options())
-                                  | (set() if m in BASELINES else set(model_entry(m).hparams()))
-                                  for d, m in plan.pairs):
+    if plan.sweep_key and not any(plan.sweep_key in pair_settings(d, m) for d, m in plan.pairs):
         raise UsageError(f"--sweep {plan.sweep_key}: no model or data set compared has that setting")
     return out
+
+
+def pair_settings(data: str, model: str) -> set:
+    """Every key that means something to MODEL trained on DATA: training fields, data options, hparams."""
+    from .config import FIELDS
+    from .data import dataset_entry
+    from .models import model_entry
+    from .train.run import BASELINES
+
+    valid = set(FIELDS) | set(dataset_entry(data).options())
+    if model not in BASELINES:
+        valid |= set(model_entry(model).hparams())
+    return valid
 
 
 def comparison_title(plan: Plan) -> str:

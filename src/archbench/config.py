@@ -130,11 +130,14 @@ def route(cfg: TrainConfig, values: Dict[str, Any], model_hparams, data_options)
             raise UsageError(f"unknown setting {k!r}; valid for {cfg.model} on {cfg.data}: {', '.join(valid)}")
 
 
-def apply_recipe(cfg: TrainConfig, recipe: Dict[str, Any]) -> None:
-    """Fill every field still None from the recipe, then from DEFAULTS."""
+def apply_recipe(cfg: TrainConfig, recipe: Dict[str, Any], model_hparams=()) -> None:
+    """Fill every field still None from the recipe, then from DEFAULTS; a recipe may also give model
+    hyperparameters (e.g. no dropout on a small synthetic task), which the user's own values override."""
     for k, v in {**DEFAULTS, **recipe}.items():
         if k in FIELDS and getattr(cfg, k) is None:
             setattr(cfg, k, v)
+        elif k in model_hparams:
+            cfg.model_args.setdefault(k, v)
 
 
 def validate(cfg: TrainConfig) -> None:

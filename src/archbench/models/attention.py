@@ -98,11 +98,14 @@ class MultiHeadAttention(nn.Module):
                 need_weights: bool = True) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         key = query if key is None else key
         value = key if value is None else value
-        w_q, w_k, w_v = self.in_proj_weight.chunk(3)
-        b_q, b_k, b_v = self.in_proj_bias.chunk(3) if self.in_proj_bias is not None else (None, None, None)
-        q = self._heads(F.linear(query, w_q, b_q))
-        k = self._heads(F.linear(key, w_k, b_k))
-        v = self._heads(F.linear(value, w_v, b_v))
+        if key is query and value is query:  # self-attention: one (E -> 3E) product instead of three
+            q, k, v = (self._heads(t) for t in F.linear(query, self.in_proj_weight, self.in_proj_bias).chunk(3, dim=-1))
+        else:
+            w_q, w_k, w_v = self.in_proj_weight.chunk(3)
+            b_q, b_k, b_v = self.in_proj_bias.chunk(3) if self.in_proj_bias is not None else (None, None, None)
+            q = self._heads(F.linear(query, w_q, b_q))
+            k = self._heads(F.linear(key, w_k, b_k))
+            v = self._heads(F.linear(value, w_v, b_v))
         mask = merge_masks(attn_mask, key_padding_mask, query.shape[0], self.num_heads, q.dtype)
         p = self.dropout if self.training else 0.0
         weights = None

@@ -28,10 +28,11 @@ from .cells import make_recurrent, run_recurrent
 POOLINGS = ("last", "mean", "attention")
 IMPLS = ("fused", "scratch")
 
-# Training defaults. seq-sum (5000 x 50, 3500 training sequences), test accuracy measured with these
-# (1-2 CPU threads): lstm 99.07 / 99.07 (seeds 0, 1; ~11-20 s), gru 98.8 / 99.07 (~26-36 s),
-# lstm-attn ~98.4-98.9, birnn ~97.9-98.4, rnn ~96-97.6. Logistic regression on the raw 50 inputs
-# gets 98.9-99.5 on the same splits: 99% is close to what 3500 examples support, seeds move it +-0.4.
+# Training defaults. seq-sum (5000 x 50, 3500 training sequences), seed 0, one CPU thread, test accuracy
+# with these recipes: rnn 97.33 (30 epochs), birnn 98.53, lstm 99.20 (bf16), gru 99.20, lstm-attn 98.93,
+# transformer 99.33 (transformer.py). One test error is 0.13 points; seeds move each by +-0.4. The label is
+# sign(sum), so a model that adds its inputs with equal weights is exact (the notebook's transformer
+# reached 99.87% once): the recipes were chosen on validation accuracy, never on test.
 RECURRENT_RECIPE: Dict[str, Dict] = {
     # UCR/UEA sets are small (40-300 series): small batches and more epochs give enough optimiser steps
     "ucr": dict(batch_size=16, epochs=100, patience=0),
@@ -80,8 +81,9 @@ class RecurrentNet(nn.Module):
 
     def __init__(self, meta, cell: str, hidden_size: int, num_layers: int, dropout: float, pooling: str, impl: str,
                  embed_dim: int, bidirectional: bool = False, layer_norm: bool = False, head_dropout: bool = False,
-                 attention_heads: int = 0):
+                 attention_heads: int = 0, init: str = "default"):
         super().__init__()
+        check_choice("init", init, ("default", "identity"))
         self.pooling = check_choice("pooling", pooling, POOLINGS)
         check_choice("impl", impl, IMPLS)
         self.bidirectional = bidirectional
@@ -91,6 +93,8 @@ class RecurrentNet(nn.Module):
         self.rnn = make_recurrent(cell, impl, in_size, hidden_size, num_layers, dropout, bidirectional)
         if cell in ("lstm", "gru"):
             chrono_init(self.rnn, cell, int(meta["input_shape"][0]))
+        elif init == "identity":
+            identity_init(self.rnn)
         width = hidden_size * (2 if bidirectional else 1)
         self.attn = MultiHeadAttention(width, attention_heads, dropout, impl=impl) if attention_heads else None
         self.attn_norm = nn.LayerNorm(width) if attention_heads else None
@@ -140,24 +144,39 @@ def chrono_init(rnn: nn.Module, cell: str, max_len: int) -> None:
                 p[:h] = -p[keep]
 
 
+def identity_init(rnn: nn.Module) -> None:
+    """IRNN (Le, Jaitly & Hinton 2015): recurrent weights = identity, biases 0. Near the origin a tanh
+    RNN then carries its state forward unchanged and adds each input: it starts as an accumulator,
+    whose gradient neither vanishes nor explodes over the steps, instead of a random contraction."""
+    with torch.no_grad():
+        for name, p in rnn.named_parameters():
+            if name.startswith("weight_hh"):
+                p.copy_(torch.eye(p.shape[0], device=p.device, dtype=p.dtype))
+            elif name.startswith("bias_"):
+                p.zero_()
+
+
 KINDS = ("sequence", "text", "forecast")
 
 
 @register_model("rnn", KINDS, "recurrent", "vanilla tanh RNN, last hidden state -> linear (the notebook's SimpleRNN)",
-                recipe=RECURRENT_RECIPE, search_space=SEARCH_SPACE)
+                # seq-sum: the notebook's 30 epochs; a tanh RNN needs them (97.3% test vs 96.7% in 15)
+                recipe={**RECURRENT_RECIPE, "seq-sum": dict(epochs=30)}, search_space=SEARCH_SPACE)
 class RNNNet(RecurrentNet):
     def __init__(self, meta, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.0, pooling: str = "last",
-                 impl: str = "fused", embed_dim: int = 64):
-        super().__init__(meta, "rnn", hidden_size, num_layers, dropout, pooling, impl, embed_dim)
+                 impl: str = "fused", embed_dim: int = 64, init: str = "default"):
+        super().__init__(meta, "rnn", hidden_size, num_layers, dropout, pooling, impl, embed_dim, init=init)
 
 
 @register_model("birnn", KINDS, "recurrent",
                 "bidirectional RNN with attention pooling over all steps (the notebook's Exercise 4.1)",
-                recipe=RECURRENT_RECIPE, search_space=SEARCH_SPACE)
+                # seq-sum: identity recurrence makes each direction start as a running sum (val 98.9% vs 98.0%)
+                recipe={**RECURRENT_RECIPE, "seq-sum": dict(init="identity")}, search_space=SEARCH_SPACE)
 class BiRNNNet(RecurrentNet):
     def __init__(self, meta, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.0,
-                 pooling: str = "attention", impl: str = "fused", embed_dim: int = 64):
-        super().__init__(meta, "rnn", hidden_size, num_layers, dropout, pooling, impl, embed_dim, bidirectional=True)
+                 pooling: str = "attention", impl: str = "fused", embed_dim: int = 64, init: str = "default"):
+        super().__init__(meta, "rnn", hidden_size, num_layers, dropout, pooling, impl, embed_dim, bidirectional=True,
+                         init=init)
 
 
 @register_model("lstm", KINDS, "recurrent", "LSTM, last hidden state -> LayerNorm -> dropout -> linear",
@@ -179,7 +198,10 @@ class GRUNet(RecurrentNet):
 
 @register_model("lstm-attn", KINDS, "attention",
                 "LSTM + multi-head self-attention, residual, LayerNorm, mean pooling (the notebook's 6.2)",
-                recipe=RECURRENT_RECIPE, search_space={**SEARCH_SPACE, "num_heads": ("choice", [1, 2, 4, 8])})
+                # seq-sum: the label is a function of the whole sum, which the last step holds; the mean over
+                # steps of running sums weighs early inputs more (val 99.5% vs 98.5%, and no dropout on 3,500
+                # noise-free examples)
+                recipe={**RECURRENT_RECIPE, "seq-sum": dict(pooling="last", dropout=0.0)}, search_space={**SEARCH_SPACE, "num_heads": ("choice", [1, 2, 4, 8])})
 class LSTMAttentionNet(RecurrentNet):
     def __init__(self, meta, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.1, num_heads: int = 4,
                  pooling: str = "mean", impl: str = "fused", embed_dim: int = 64):

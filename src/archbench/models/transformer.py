@@ -81,6 +81,9 @@ class EncoderBlock(nn.Module):
         # seq-sum: 98.9% test in ~90 s on 2 CPU threads (12 epochs of 64: 97.5-98.5% in ~50 s)
         "sequence": dict(optimizer="adamw", lr=2e-3, weight_decay=1e-2, scheduler="onecycle", epochs=20,
                          batch_size=128, patience=0, grad_clip=1.0, label_smoothing=0.0, augment="none"),
+        # noise-free labels, 3,500 examples: dropout buys nothing (val 100% vs 99.5%) and costs 40% of the
+        # CPU time (random masks over every attention map)
+        "seq-sum": dict(dropout=0.0),
         "text": dict(optimizer="adamw", lr=1e-3, weight_decay=1e-2, scheduler="onecycle", epochs=6,
                      batch_size=64, patience=3, grad_clip=1.0, label_smoothing=0.0, augment="none"),
         "forecast": dict(optimizer="adamw", lr=1e-3, weight_decay=1e-4, scheduler="onecycle", epochs=30,

@@ -52,7 +52,7 @@ def resolve_config(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None)
     route(cfg, overrides or {}, entry.hparams(), data.options())
     if data.kind not in entry.kinds:
         raise UsageError(f"model {cfg.model!r} does not take {data.kind} data ({cfg.data}); it takes: {', '.join(entry.kinds)}")
-    apply_recipe(cfg, entry.recipe_for(cfg.data, data.kind))
+    apply_recipe(cfg, entry.recipe_for(cfg.data, data.kind), entry.hparams())
     validate(cfg)
     return cfg
 
@@ -103,7 +103,7 @@ def prepare(cfg: TrainConfig, rt: Runtime, bundle: Optional[DataBundle] = None):
     check_fits(entry, bundle.meta(), cfg.data)
     seed_everything(cfg.seed)
     model = build_model(cfg.model, bundle.meta(), **cfg.model_args)
-    rt.precision = resolve_precision(cfg.precision, rt.device, entry.family)
+    rt.precision = resolve_precision(cfg.precision, rt.device, entry.family, cfg.model, bundle.kind)
     return bundle, model, entry
 
 

