@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CPU benchmarks quoted in the README, in one go (about 30 minutes on a quiet 2-core machine).
+# The CPU benchmarks quoted in the README, in one go (about an hour on a quiet 2-core machine).
 # Usage: bash benchmarks/run_cpu.sh OUT_DIR REFERENCE_PYTHON
 #   REFERENCE_PYTHON: an interpreter with torch, torchvision, numpy, matplotlib, seaborn, scikit-learn
 #   (see ../shared/bench/README.md) that runs the notebook's own code beside archbench.
@@ -26,6 +26,13 @@ echo "zoo: $(echo "$t1 - $t0" | bc) s" | tee -a "$out/timings.txt"
 t0=$(stamp); $ab compare mlp cnn --data digits --seeds 0,1,2 --out "$out/seeds" > "$out/seeds.txt" 2>&1; t1=$(stamp)
 echo "mlp cnn digits 3 seeds: $(echo "$t1 - $t0" | bc) s" | tee -a "$out/timings.txt"
 
-# 4. long-range memory at length 200: what a plain RNN cannot carry
-$ab compare rnn lstm gru transformer --data first-marked --set seq_len=200 --out "$out/first-marked-200" > "$out/first-marked.txt" 2>&1
-$ab compare rnn lstm gru transformer --data adding --set seq_len=200 --out "$out/adding-200" > "$out/adding.txt" 2>&1
+# 4. the notebook's five-model sequence comparison as one command, in turn and two at a time
+five="rnn lstm gru lstm-attn transformer"
+t0=$(stamp); $ab compare $five --data seq-sum --out "$out/five" > "$out/five.txt" 2>&1; t1=$(stamp)
+echo "five sequence models: $(echo "$t1 - $t0" | bc) s" | tee -a "$out/timings.txt"
+t0=$(stamp); $ab compare $five --data seq-sum --jobs 2 --out "$out/five-jobs2" > "$out/five-jobs2.txt" 2>&1; t1=$(stamp)
+echo "five sequence models, --jobs 2: $(echo "$t1 - $t0" | bc) s" | tee -a "$out/timings.txt"
+
+# 5. long-range memory at length 200: what a plain RNN cannot carry (about 40 minutes; accuracy, not speed)
+$ab compare rnn lstm gru transformer --data first-marked --set seq_len=200 --jobs 2 --out "$out/first-marked-200" > "$out/first-marked.txt" 2>&1
+$ab compare rnn lstm gru transformer --data adding --set seq_len=200 --jobs 2 --out "$out/adding-200" > "$out/adding.txt" 2>&1

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from archbench.data import load_data
-from archbench.data.text import Vocab, read_tsv, tokenize
-from archbench.errors import DataError
+from archbench.data.text import Vocab, read_tsv, sentence_split, text_bundle, tokenize
+from archbench.errors import DataError, UsageError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -104,13 +104,64 @@ def test_sst2_from_tiny_tsv(tmp_path):
     write_sst2(tmp_path / "sst2")
     texts, labels = read_tsv(tmp_path / "sst2" / "dev.tsv")
     assert texts[0] == POS[0] and labels[:1] == [1] and len(texts) == 12
-    b = load_data("sst2", data_dir=str(tmp_path), val_fraction=0.25)
-    assert (len(b.train), len(b.val), len(b.test)) == (18, 6, 12)
-    assert b.test.y.tolist() == labels  # dev.tsv is the test split, in file order
-    b2 = load_data("sst2", data_dir=str(tmp_path / "sst2"), val_fraction=0.25)  # DIR/train.tsv directly
-    assert torch.equal(b2.train.x, b.train.x)
-    b3 = load_data("sst2", data_dir=str(tmp_path), val_fraction=0.25, seed=1)
-    assert b3.extras["texts"]["val"] != b.extras["texts"]["val"] or not torch.equal(b3.val.y, b.val.y)
+    for split in ("random", "sentences"):  # no text lies inside another: both draw 3 of 12 texts (x2 rows)
+        b = load_data("sst2", data_dir=str(tmp_path), val_fraction=0.25, val_split=split)
+        assert (len(b.train), len(b.val), len(b.test)) == (18, 6, 12)
+        assert b.test.y.tolist() == labels  # dev.tsv is the test split, in file order
+        b2 = load_data("sst2", data_dir=str(tmp_path / "sst2"), val_fraction=0.25, val_split=split)  # DIR/train.tsv
+        assert torch.equal(b2.train.x, b.train.x)
+        b3 = load_data("sst2", data_dir=str(tmp_path), val_fraction=0.25, seed=1, val_split=split)
+        assert b3.extras["texts"]["val"] != b.extras["texts"]["val"] or not torch.equal(b3.val.y, b.val.y)
+    with pytest.raises(UsageError, match="val_split"):
+        load_data("sst2", data_dir=str(tmp_path), val_split="phrases")
+
+
+# a tiny phrase treebank: every sentence comes with labelled phrases inside it, as in SST-2
+TREEBANK = [
+    ("a gorgeous , witty film", 1), ("a gorgeous", 1), ("gorgeous , witty", 1), ("witty film", 1), ("gorgeous", 1),
+    ("a dull and tired plot", 0), ("dull and tired", 0), ("tired plot", 0), ("dull", 0),
+    ("the cast is wonderful", 1), ("is wonderful", 1), ("wonderful", 1), ("the cast", 1),
+    ("the plot is dull", 0), ("the plot", 0), ("is dull", 0),
+    ("not worth it", 0), ("worth it", 1),
+]
+SENTENCES = {"a gorgeous , witty film", "a dull and tired plot", "the cast is wonderful", "the plot is dull",
+             "not worth it"}
+
+
+def spans(tokens):
+    return {tuple(tokens[i:j]) for i in range(len(tokens)) for j in range(i + 1, len(tokens) + 1)}
+
+
+def test_sentence_split_holds_out_whole_sentences_and_everything_inside_them():
+    tokens = [tokenize(t) for t, _ in TREEBANK]
+    seen = set()
+    for seed in range(12):
+        train, val, dropped = sentence_split(tokens, 0.4, seed)  # 2 of the 5 sentences
+        val_texts = {TREEBANK[i][0] for i in val}
+        assert len(val) == 2 and val_texts <= SENTENCES
+        held_out = set().union(*(spans(tokens[i]) for i in val))
+        assert not {tuple(tokens[i]) for i in train} & held_out  # no part of a validation sentence is trained on
+        # every phrase is in exactly one place: train, validation, or dropped because it lies in a val sentence
+        assert sorted(train + val) == sorted(set(train + val)) and len(train) + len(val) + dropped == len(TREEBANK)
+        assert dropped == sum(tuple(t) in held_out for t in tokens) - len(val)
+        assert sentence_split(tokens, 0.4, seed) == (train, val, dropped)  # seeded
+        seen.add(frozenset(val_texts))
+    assert len(seen) > 3  # seeds draw different sentences
+    with pytest.raises(DataError, match="empty"):
+        sentence_split(tokens, 0.01, 0)  # 0 of 5 sentences
+
+
+def test_text_bundle_with_sentence_split_keeps_labels_and_builds_vocab_from_train_only():
+    texts, labels = zip(*TREEBANK)
+    b = text_bundle("bank", list(texts), list(labels), ["a witty plot"], [1], seed=3, max_len=8, min_freq=1,
+                    max_vocab=100, val_fraction=0.2, val_split="sentences")
+    assert len(b.val) == 1 and b.extras["texts"]["val"][0] in SENTENCES
+    assert len(b.train) + len(b.val) + b.extras["dropped_from_train"] == len(TREEBANK)
+    label_of = dict(TREEBANK)
+    for split in ("train", "val"):
+        assert getattr(b, split).y.tolist() == [label_of[t] for t in b.extras["texts"][split]]
+    train_words = {w for t in b.extras["texts"]["train"] for w in tokenize(t)}
+    assert set(b.extras["vocab"].itos[2:]) == train_words
 
 
 def test_sst2_missing_tells_where_to_get_it(tmp_path):
@@ -124,7 +175,11 @@ def test_real_sst2_counts():
     if not (SHARED / "sst2" / "train.tsv").is_file():
         pytest.skip("../shared/data/sst2 not present")
     b = load_data("sst2", data_dir=str(SHARED))
-    assert len(b.train) + len(b.val) == 67_349 and len(b.test) == 872
+    assert len(b.train) + len(b.val) + b.extras["dropped_from_train"] == 67_349 and len(b.test) == 872
+    # validation is ~10% of the ~6.9k whole sentences, as long as the test sentences, none of it in train
+    assert 600 < len(b.val) < 800 and b.val.lengths.float().mean() > 1.5 * b.train.lengths.float().mean()
+    train = {tuple(tokenize(t)) for t in b.extras["texts"]["train"]}
+    assert not any(spans(tokenize(t)) & train for t in b.extras["texts"]["val"][:100])
     assert b.train.x.shape[1] <= 64 and b.vocab_size <= 20_000
     assert set(b.test.y.unique().tolist()) == {0, 1}
     assert (b.test.x == Vocab.UNK).float().sum() / b.test.lengths.sum() < 0.15

@@ -132,25 +132,78 @@ class Vocab:
             raise DataError(f"cannot read vocabulary {path}: {e.strerror}") from None
 
 
+VAL_SPLITS = ("random", "sentences")
+
+
+def sentence_split(token_lists: Sequence[Sequence[str]], val_fraction: float, seed: int
+                   ) -> Tuple[List[int], List[int], int]:
+    """Validation of whole sentences that training never sees any part of.
+
+    SST-2's training file holds every labelled phrase of each parsed sentence (67k phrases of about
+    6.9k sentences), so a random validation split is mostly sub-phrases of training sentences and
+    reads too optimistic. Here the sentences are the phrases that lie inside no other phrase (as
+    token spans); a seeded ``val_fraction`` of them is the validation split, and every phrase that
+    lies inside a validation sentence is dropped from training. Returns (train indices, validation
+    indices, phrases dropped).
+    """
+    keys = [tuple(t) for t in token_lists]
+    phrases = set(keys)
+
+    def inside(sentence):  # the phrases that are token spans of ``sentence``, itself included
+        n = len(sentence)
+        return {sentence[i:j] for i in range(n) for j in range(i + 1, n + 1)} & phrases
+
+    # longest first: a phrase inside a longer phrase is inside that one's sentence too, so only the
+    # spans of sentences are ever enumerated (about 1.7M for SST-2, not 5M)
+    covered, sentences = set(), []
+    for p in sorted(phrases, key=lambda k: (-len(k), k)):
+        if p not in covered:
+            sentences.append(p)
+            covered |= inside(p)
+    n_val = int(round(val_fraction * len(sentences)))
+    if not 0 < n_val < len(sentences):
+        raise DataError(f"val_fraction={val_fraction} of {len(sentences)} sentences leaves an empty split")
+    g = torch.Generator().manual_seed(seed)
+    val_sentences = {sentences[i] for i in torch.randperm(len(sentences), generator=g)[:n_val].tolist()}
+    held_out = set().union(*map(inside, val_sentences))
+    val = [i for i, k in enumerate(keys) if k in val_sentences]
+    train = [i for i, k in enumerate(keys) if k not in held_out]
+    return train, val, len(keys) - len(train) - len(val)
+
+
 def text_bundle(name: str, train_texts: List[str], train_labels, test_texts: List[str], test_labels, *,
-                seed: int, max_len: int, min_freq: int, max_vocab: int, val_fraction: float) -> DataBundle:
-    """Seeded validation split out of train, vocabulary from the rest, every split encoded to one width."""
+                seed: int, max_len: int, min_freq: int, max_vocab: int, val_fraction: float,
+                val_split: str = "random") -> DataBundle:
+    """Seeded validation split out of train, vocabulary from the rest, every split encoded to one width.
+
+    ``val_split`` "random" draws texts at random; "sentences" draws whole sentences of a phrase
+    treebank and keeps every part of them out of training (:func:`sentence_split`).
+    """
     if not 0 < val_fraction < 1:
         raise DataError(f"val_fraction must be between 0 and 1, got {val_fraction}")
     if max_len < 1:
         raise DataError(f"max_len must be at least 1, got {max_len}")
-    tr, va = (i.tolist() for i in split_off(len(train_texts), [1 - val_fraction, val_fraction], seed))
+    if val_split not in VAL_SPLITS:
+        raise UsageError(f"val_split must be one of {', '.join(VAL_SPLITS)}, got {val_split!r}")
+    train_tokens = [tokenize(t) for t in train_texts]
+    dropped = 0
+    if val_split == "sentences":
+        tr, va, dropped = sentence_split(train_tokens, val_fraction, seed)
+    else:
+        tr, va = (i.tolist() for i in split_off(len(train_texts), [1 - val_fraction, val_fraction], seed))
     texts = {
         "train": [train_texts[i] for i in tr],
         "val": [train_texts[i] for i in va],
         "test": list(test_texts),
     }
+    labels = torch.as_tensor(train_labels, dtype=torch.int64)
     ys = {
-        "train": torch.as_tensor(train_labels, dtype=torch.int64)[tr],
-        "val": torch.as_tensor(train_labels, dtype=torch.int64)[va],
+        "train": labels[tr],
+        "val": labels[va],
         "test": torch.as_tensor(test_labels, dtype=torch.int64),
     }
-    tokens = {s: [tokenize(t) for t in ts] for s, ts in texts.items()}
+    tokens = {"train": [train_tokens[i] for i in tr], "val": [train_tokens[i] for i in va],
+              "test": [tokenize(t) for t in texts["test"]]}
     vocab = Vocab.from_tokens(tokens["train"], min_freq=min_freq, max_size=max_vocab)
     encoded = {s: vocab.encode_tokens(t, max_len) for s, t in tokens.items()}
     width = max(ids.shape[1] for ids, _ in encoded.values())
@@ -161,7 +214,7 @@ def text_bundle(name: str, train_texts: List[str], train_labels, test_texts: Lis
     return DataBundle(
         name=name, kind="text", train=splits["train"], val=splits["val"], test=splits["test"],
         input_shape=(max_len,), num_classes=len(CLASS_NAMES), class_names=list(CLASS_NAMES),
-        vocab_size=len(vocab), extras={"vocab": vocab, "texts": texts},
+        vocab_size=len(vocab), extras={"vocab": vocab, "texts": texts, "dropped_from_train": dropped},
     )
 
 
@@ -198,7 +251,7 @@ def _find_sst2(data_dir: Optional[str]) -> Optional[Path]:
 
 @register_dataset("sst2", "text", "SST-2 movie-review sentences, 67k train / 872 test (GLUE dev); needs --data-dir")
 def load_sst2(*, data_dir=None, seed=0, max_len: int = 64, min_freq: int = 2, max_vocab: int = 20000,
-              val_fraction: float = 0.05) -> DataBundle:
+              val_fraction: float = 0.1, val_split: str = "sentences") -> DataBundle:
     folder = _find_sst2(data_dir)
     if folder is None:
         where = f"under {data_dir} " if data_dir else ""
@@ -208,7 +261,7 @@ def load_sst2(*, data_dir=None, seed=0, max_len: int = 64, min_freq: int = 2, ma
     # GLUE keeps the test labels private, so its dev set is our test set
     test_texts, test_labels = read_tsv(folder / "dev.tsv")
     return text_bundle("sst2", train_texts, train_labels, test_texts, test_labels, seed=seed, max_len=max_len,
-                       min_freq=min_freq, max_vocab=max_vocab, val_fraction=val_fraction)
+                       min_freq=min_freq, max_vocab=max_vocab, val_fraction=val_fraction, val_split=val_split)
 
 
 # ---------------------------------------------------------------- IMDB (aclImdb)

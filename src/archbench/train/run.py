@@ -357,6 +357,10 @@ def write_run_figures(run_dir: Path, history, test, bundle: DataBundle) -> List[
         text, table = classification_report_text(test["targets"], test["predictions"], bundle.class_names)
         atomic_write_text(run_dir / "classification_report.txt", text)
         write_json(run_dir / "classification_report.json", table)
+    if bundle.kind == "forecast" and "outputs" in test:
+        from ..viz.forecast import forecast_figure
+
+        figures.append(forecast_figure(bundle, test["outputs"], run_dir, model=run_dir.name))
     return figures
 
 
