@@ -81,6 +81,8 @@ def test_predict_text(tmp_path):
                   "--set", "download=false", "--set", "min_freq=1")
     assert res.returncode == 0, res.stderr
     assert (out / "vocab.json").exists()
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["tokens_per_s"] > m["samples_per_s"] > 0  # reviews are longer than one token
     res = run_cli("predict", out, "--text", "a wonderful film , great cast", "--text", "an awful boring mess", "--json")
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)

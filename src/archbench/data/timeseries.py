@@ -4,7 +4,7 @@ Forecasting (kind "forecast", task "regression")
     x (N, window, 1) float32   the ``window`` values before a forecast origin t
     y (N, horizon)   float32   the ``horizon`` values from t on
     Both are scaled with the mean/std of the TRAINING part of the series only.
-    With ``residual`` "naive" or "seasonal" (the default of sunspots and airline) the model forecasts
+    With ``residual`` "naive" or "seasonal" (the default of the named sets) the model forecasts
     a correction: y is the series minus the naive (last value) or seasonal-naive forecast, and x
     is the window minus its last value, so the network never has to extrapolate a level it has
     not seen (see forecast_bundle). Errors, and so MAE/RMSE, are the same in either form.
@@ -46,12 +46,13 @@ from .base import DataBundle, Split
 #   and amplitude; one cycle of input relative to its last value, correcting the naive forecast,
 #   beat the seasonal-naive forecast in 2 of 3 blocks (the old level-space window of 33 lost all
 #   three: 33 inputs overfit 189 windows).
-# - airline: a trend the training years never reach; correcting the seasonal-naive forecast
-#   halves its error.
+# - airline, co2: a trend the training years never reach; correcting the seasonal-naive forecast
+#   halves its error (co2 chosen on its validation part: RMSE 0.68 against 2.15 in level space).
 FORECAST_SETS = {
     "sunspots": ("sunspots.csv", "SUNACTIVITY", dict(window=11, horizon=11, test_size=44, val_size=33, season=11,
                                                      residual="naive")),
-    "co2": ("co2.csv", "co2", dict(window=104, horizon=52, test_size=260, val_size=156, season=52, residual="none")),
+    "co2": ("co2.csv", "co2", dict(window=104, horizon=52, test_size=260, val_size=156, season=52,
+                                   residual="seasonal")),
     "airline": ("Airline.csv", "Passengers", dict(window=24, horizon=12, test_size=24, val_size=24, season=12,
                                                   residual="seasonal")),
 }

@@ -253,6 +253,8 @@ def finish(trainer: Trainer, cfg: TrainConfig, rt: Runtime, bundle: DataBundle, 
                                / max(sum(r["seconds"] for r in history), 1e-9), 1),
         "precision": rt.precision, "device": str(rt.device), "world_size": rt.world,
     }
+    if trainer.train_split.lengths is not None:  # text: real (unpadded) tokens per second of training
+        metrics["tokens_per_s"] = round(metrics["samples_per_s"] * float(trainer.train_split.lengths.float().mean()), 1)
     if "accuracy" in test:
         metrics["test_accuracy"] = test["accuracy"]
         metrics["best_val_accuracy"] = max((r["val_acc"] for r in history), default=None)
@@ -270,7 +272,7 @@ def finish(trainer: Trainer, cfg: TrainConfig, rt: Runtime, bundle: DataBundle, 
     write_layer_summary(trainer.raw, bundle, run_dir)
     write_rows_csv(run_dir / "history.csv", history)
     write_predictions(run_dir, test, bundle)
-    figures = write_run_figures(run_dir, history, test, bundle)
+    figures = write_run_figures(run_dir, history, test, bundle, model=cfg.model)
     write_json(run_dir / "metrics.json", metrics)
     write_json(run_dir / "figures.json", figures)
     build_report_quietly(run_dir)
@@ -341,7 +343,7 @@ def write_predictions(run_dir: Path, test: Dict[str, Any], bundle: DataBundle) -
     atomic_write_text(run_dir / "predictions.csv", buf.getvalue())
 
 
-def write_run_figures(run_dir: Path, history, test, bundle: DataBundle) -> List[Dict[str, str]]:
+def write_run_figures(run_dir: Path, history, test, bundle: DataBundle, model: str = "model") -> List[Dict[str, str]]:
     from ..viz.history import plot_confusion, plot_history
     from ..viz.report_text import classification_report_text
 
@@ -360,7 +362,7 @@ def write_run_figures(run_dir: Path, history, test, bundle: DataBundle) -> List[
     if bundle.kind == "forecast" and "outputs" in test:
         from ..viz.forecast import forecast_figure
 
-        figures.append(forecast_figure(bundle, test["outputs"], run_dir, model=run_dir.name))
+        figures.append(forecast_figure(bundle, test["outputs"], run_dir, model=model))
     return figures
 
 
