@@ -1,6 +1,5 @@
 """Bad input: one line naming the problem, a non-zero exit (2 for usage), never a traceback."""
 import gzip
-import json
 import shutil
 import time
 

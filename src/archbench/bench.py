@@ -156,9 +156,8 @@ def reference(rows, python, script, data_dir, image_data) -> Dict[str, Any]:
             if row["data"] == "mnist" and key in ref["mnist"]:
                 row["notebook_s_per_epoch"] = ref["mnist"][key]
                 row["speedup_per_epoch"] = ref["mnist"][key] / row["seconds_per_epoch"]
-        for row in rows:  # the notebook's whole run delivers its accuracy; we count to the first epoch at it
-            if row["data"] == "mnist" and row["model"] in ("mlp", "cnn"):
-                row["notebook_s_to_acc"] = NOTEBOOK_MNIST_EPOCHS * ref["mnist"][f"{row['model']}_s_per_epoch"]
+                # the notebook's whole run delivers its accuracy; we count to the first epoch at it
+                row["notebook_s_to_acc"] = NOTEBOOK_MNIST_EPOCHS * ref["mnist"][key]
                 if row["time_to_target_s"]:
                     row["time_to_acc_ratio"] = row["notebook_s_to_acc"] / row["time_to_target_s"]
     seq = [r for r in rows if r["data"] == "seq-sum"]
@@ -231,13 +230,9 @@ def write_tables(out: Path, result: Dict[str, Any]) -> None:
         md.append(f"MNIST: the notebook's time to its accuracy is {NOTEBOOK_MNIST_EPOCHS} x its measured seconds per "
                   "epoch (its cells' epoch budget; its early stopping may end a run sooner).")
     (out / "bench.md").write_text("\n".join(md) + "\n")
-    import csv
+    from .train.run import write_rows_csv
 
-    with open(out / "bench.csv", "w", newline="") as f:
-        flat = [{k: v for k, v in r.items() if k != "test_curve"} for r in rows]
-        w = csv.DictWriter(f, fieldnames=sorted({k for r in flat for k in r}))
-        w.writeheader()
-        w.writerows(flat)
+    write_rows_csv(out / "bench.csv", [{k: v for k, v in r.items() if k != "test_curve"} for r in rows])
     plot(out, rows)
 
 

@@ -159,7 +159,9 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
 
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "archbench.json", marker("comparison", comparison_title(plan)))
-    rows: List[Any] = []  # a row dict, or (future, label) while a worker trains it, or ("same as", index)
+    # a row dict; or (future, label, base) while a worker trains it; or ("same as", index, base) for a
+    # pair the swept setting means nothing to
+    rows: List[Any] = []
     runs_index: List[Dict[str, Any]] = []
     cache: Dict[Any, Any] = {}
     tuned: Dict[Tuple[str, str], Dict[str, Any]] = {}
@@ -207,13 +209,13 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
         m = metrics_only(train(cfg, bundle=cache[key]))
         log(f"{label} {score_text(m)}")
         rows.append({**base, **m})
-    if pool is not None:
-        pool.shutdown(wait=False)
     for j, r in enumerate(rows):  # gather the workers' results, in plan order
         if isinstance(r, tuple) and r[0] != "same as":
             m = r[0].result()
             log(f"{r[1]} {score_text(m)}")
             rows[j] = {**r[2], **m}
+    if pool is not None:
+        pool.shutdown()
     for j, r in enumerate(rows):
         if isinstance(r, tuple):
             rows[j] = {**rows[r[1]], **r[2]}

@@ -435,7 +435,7 @@ def load_ucr(arg: str, *, data_dir=None, seed=0, val_fraction: float = 0.2) -> D
     y_tr = torch.tensor([index[c] for c in tr_labels])
     y_te = torch.tensor([index[c] for c in te_labels])
     tr_idx, va_idx = stratified_split(y_tr, val_fraction, seed)
-    tr_np, va_np = tr_idx.numpy(), va_idx.numpy()
+    tr_np = tr_idx.numpy()
 
     # z-normalise with the training part's per-channel statistics over real (non-pad, non-missing) values
     mean = np.nanmean(x_tr[tr_np], axis=(0, 1))
