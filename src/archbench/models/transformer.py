@@ -80,11 +80,10 @@ class EncoderBlock(nn.Module):
         # UCR sets are 40-300 series: batch 16 for enough steps (GunPoint: 400), a gentler peak lr,
         # AdamW's usual decay of 0.1 (GunPoint: 96.0% test at seed 0; 80.7-98.0% over seeds and splits)
         "ucr": dict(lr=1e-3, weight_decay=0.1, batch_size=16, epochs=200, patience=0),
-        # seq-sum: 98.9% test in ~90 s on 2 CPU threads (12 epochs of 64: 97.5-98.5% in ~50 s)
         "sequence": dict(optimizer="adamw", lr=2e-3, weight_decay=1e-2, scheduler="onecycle", epochs=20,
                          batch_size=128, patience=0, grad_clip=1.0, label_smoothing=0.0, augment="none"),
-        # noise-free labels, 3,500 examples: dropout buys nothing (val 100% vs 99.5%) and costs 40% of the
-        # CPU time (random masks over every attention map)
+        # seq-sum: noise-free labels, 3,500 examples: without dropout validation reads 100% (test 99.33%,
+        # one thread), and an epoch costs 2.1 instead of 3.7 CPU seconds (random masks over every attention map)
         "seq-sum": dict(dropout=0.0),
         "text": dict(optimizer="adamw", lr=1e-3, weight_decay=1e-2, scheduler="onecycle", epochs=6,
                      batch_size=64, patience=3, grad_clip=1.0, label_smoothing=0.0, augment="none"),
