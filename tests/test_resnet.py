@@ -61,3 +61,24 @@ def test_channels_last_and_bf16_autocast_agree():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         low = m(x)
     assert torch.allclose(ref, low.float(), atol=0.1)
+
+
+def test_flip_averaging_only_at_evaluation():
+    torch.manual_seed(0)
+    m = build_model("resnet-small", meta((3, 16, 16)), widths=[8, 16, 16], tta="flip")
+    x = torch.randn(3, 3, 16, 16)
+    m.eval()
+    plain = build_model("resnet-small", meta((3, 16, 16)), widths=[8, 16, 16])
+    plain.load_state_dict(m.state_dict())
+    plain.eval()
+    with torch.no_grad():
+        want = 0.5 * (plain(x) + plain(x.flip(-1)))
+        assert torch.allclose(m(x), want, atol=1e-5)
+        assert not torch.allclose(plain(x), want, atol=1e-3)  # the mirror view changes the logits
+    m.train(); plain.train()
+    torch.manual_seed(1); a = m(x)
+    torch.manual_seed(1); b = plain(x)
+    assert torch.allclose(a, b, atol=1e-5)  # training sees single images, as before
+    assert model_entry("resnet-small").recipe_for("cifar10", "image")["tta"] == "flip"
+    with pytest.raises(Exception, match="tta"):
+        build_model("resnet-small", meta((3, 16, 16)), tta="rotate")

@@ -29,11 +29,15 @@ POOLINGS = ("last", "mean", "attention")
 IMPLS = ("fused", "scratch")
 
 # Training defaults. seq-sum (5000 x 50, 3500 training sequences), seed 0, one CPU thread, test accuracy
-# with these recipes: rnn 97.33 (30 epochs), birnn 98.53, lstm 99.20 (bf16), gru 99.20, lstm-attn 98.93,
+# with these recipes: rnn 97.60 (30 epochs), birnn 98.80, lstm 99.20 (bf16), gru 99.20, lstm-attn 98.93,
 # transformer 99.33 (transformer.py). One test error is 0.13 points; seeds move each by +-0.4. The label is
 # sign(sum), so a model that adds its inputs with equal weights is exact (the notebook's transformer
 # reached 99.87% once): the recipes were chosen on validation accuracy, never on test.
 RECURRENT_RECIPE: Dict[str, Dict] = {
+    # adding problem at length 200: lstm and gru find the two markers only after ~800 optimiser steps
+    # (epoch 14-17 of 60; with 15 or 30 epochs they end at chance or 92%): 60 epochs give lstm 98.3% and
+    # gru 98.7% test (data seed 0), rnn stays at chance
+    "adding": dict(epochs=60),
     # UCR/UEA sets are small (40-300 series): small batches and more epochs give enough optimiser steps
     "ucr": dict(batch_size=16, epochs=100, patience=0),
     "sequence": dict(optimizer="adamw", lr=3e-3, weight_decay=1e-4, scheduler="onecycle", epochs=15,
@@ -163,8 +167,11 @@ KINDS = ("sequence", "text", "forecast")
 
 
 @register_model("rnn", KINDS, "recurrent", "vanilla tanh RNN, last hidden state -> linear (the notebook's SimpleRNN)",
-                # seq-sum: the notebook's 30 epochs; a tanh RNN needs them (97.33% test; 96.67% in 15 at stop 9)
-                recipe={**RECURRENT_RECIPE, "seq-sum": dict(epochs=30)}, search_space=SEARCH_SPACE)
+                # seq-sum: the notebook's 30 epochs and lr 1e-3, identity recurrence (IRNN): validation 98.75%,
+                # mean of data seeds 0-2, against 97.91% (default init, lr 3e-3) and 98.13% (default, 1e-3);
+                # at 3e-3 an identity RNN is unstable (its validation peaks in epoch 1)
+                recipe={**RECURRENT_RECIPE, "seq-sum": dict(epochs=30, lr=1e-3, init="identity")},
+                search_space=SEARCH_SPACE)
 class RNNNet(RecurrentNet):
     def __init__(self, meta, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.0, pooling: str = "last",
                  impl: str = "fused", embed_dim: int = 64, init: str = "default"):
@@ -173,8 +180,9 @@ class RNNNet(RecurrentNet):
 
 @register_model("birnn", KINDS, "recurrent",
                 "bidirectional RNN with attention pooling over all steps (the notebook's Exercise 4.1)",
-                # seq-sum: identity recurrence makes each direction start as a running sum (val 98.9% vs 98.0%)
-                recipe={**RECURRENT_RECIPE, "seq-sum": dict(init="identity")}, search_space=SEARCH_SPACE)
+                # seq-sum: identity recurrence makes each direction start as a running sum, and lr 1e-3 keeps it
+                # stable: validation 99.29%, mean of data seeds 0-2 (lr 3e-3: 98.91%; default init: 98.0%)
+                recipe={**RECURRENT_RECIPE, "seq-sum": dict(init="identity", lr=1e-3)}, search_space=SEARCH_SPACE)
 class BiRNNNet(RecurrentNet):
     def __init__(self, meta, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.0,
                  pooling: str = "attention", impl: str = "fused", embed_dim: int = 64, init: str = "default"):
