@@ -200,3 +200,11 @@ def test_a_recipe_can_set_model_defaults_that_the_user_overrides():
     cfg.model_args["hidden_size"] = 32  # the user's --set
     apply_recipe(cfg, {"epochs": 9, "dropout": 0.0, "hidden_size": 128}, model_hparams={"dropout", "hidden_size"})
     assert cfg.epochs == 9 and cfg.model_args == {"hidden_size": 32, "dropout": 0.0}
+
+
+def test_samples_per_s_counts_only_the_steps_run():
+    # 5 steps of 64 in a run cut short mid-epoch: the rate is 320 samples over the epoch's training time
+    cfg, _ = small(epochs=2)
+    res = train(cfg, {"max_steps": 5, "augment": "none"}, write=False)
+    (row,) = res.history
+    assert res.metrics["samples_per_s"] == pytest.approx(5 * 64 / row["seconds"], rel=0.01)

@@ -248,8 +248,9 @@ def finish(trainer: Trainer, cfg: TrainConfig, rt: Runtime, bundle: DataBundle, 
         "best_epoch": best + 1 if best >= 0 else None, "epochs_run": len(history),
         "train_seconds": round(trainer.train_seconds, 3), "stop_reason": trainer.stop_reason,
         "params": sum(p.numel() for p in trainer.raw.parameters()),
-        # whole batches only (drop_last), over the pure training time of every epoch
-        "samples_per_s": round(len(history) * (len(trainer.train_split) // cfg.batch_size * cfg.batch_size)
+        # samples the steps actually saw (a run cut short by max_steps or a time limit ends mid-epoch),
+        # over the pure training time of every epoch: each row's rate x its seconds is its sample count
+        "samples_per_s": round(sum(r["samples_per_s"] * r["seconds"] for r in history)
                                / max(sum(r["seconds"] for r in history), 1e-9), 1),
         "precision": rt.precision, "device": str(rt.device), "world_size": rt.world,
     }
