@@ -12,7 +12,7 @@ ceil_mode, so any input from 1x8x8 digits to 3x64x64 works. The logit scale (1/8
 keeps the first softmax soft, which a high learning rate and label smoothing 0.2 need.
 
 Measured on the JPEG copy of CIFAR-10 (``folder:cifar10-jpg.tar``, 45k train), one GPU, bf16, batch
-512: 16 epochs 89.3% test, 30 epochs 90.2% ("basic") / 90.5% ("strong"), 91.4% with flip averaging
+512: 16 epochs 89.3% test, 30 epochs 90.2% ("basic") / 90.5% ("strong") in earlier runs, 91.4% with flip averaging
 (``tta="flip"``, the default on photos; 91.4% on a 2-core CPU too). Widths 128/512/512, 100 epochs,
 49k train (``val_fraction=0.02``): 93.45% and 93.54% (seeds 0, 1) in 102 s on an H200. The JPEG files
 (quality 75, 4:2:0 chroma) cost a point or two against the original pixels.
