@@ -1,6 +1,9 @@
 """Small shared helpers for the tests."""
+import os
+import signal
 import subprocess
 import sys
+import time
 
 TIMING = {"seconds", "eval_seconds", "samples_per_s", "elapsed"}
 
@@ -9,6 +12,32 @@ def strip_timing(history):
     return [{k: v for k, v in row.items() if k not in TIMING} for row in history]
 
 
-def run_cli(*args, cwd=None, timeout=300):
+def run_cli(*args, cwd=None, timeout=300, env=None):
+    """``archbench ARGS`` in a fresh interpreter; ``env`` adds to (or overrides) this process's environment."""
     return subprocess.run([sys.executable, "-m", "archbench", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=timeout)
+                          cwd=cwd, timeout=timeout, env=None if env is None else {**os.environ, **env})
+
+
+def start_and_kill_after_epoch(args, out, epoch=1, timeout=240):
+    """Start `archbench ARGS --out OUT`, SIGKILL it (launcher and ranks) once its checkpoint holds `epoch`."""
+    proc = subprocess.Popen([sys.executable, "-m", "archbench", *args, "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    from archbench.train.checkpoint import load_state
+
+    t = time.time()
+    ckpt = out / "checkpoint.safetensors"
+    try:
+        while time.time() - t < timeout:
+            if ckpt.exists():
+                try:
+                    if load_state(ckpt)["epoch"] >= epoch:
+                        break
+                except Exception:
+                    pass  # caught between rename and read: try again
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the launcher and every rank
+        proc.wait()
+    assert not (out / "metrics.json").exists(), "finished before it could be killed"

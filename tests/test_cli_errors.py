@@ -42,12 +42,37 @@ def test_cuda_without_gpu(tmp_path):
     assert res.returncode == 2 and "no CUDA GPU" in res.stderr
 
 
+def test_more_processes_than_gpus_is_a_usage_error(monkeypatch):
+    """On a one-GPU machine `--nproc 2` used to die in rank 1 with 'CUDA error: invalid device ordinal'."""
+    import torch
+
+    from archbench.errors import UsageError
+    from archbench.train.runtime import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert resolve_device("auto", local_rank=0) == torch.device("cuda", 0)
+    with pytest.raises(UsageError, match=r"2 processes need a GPU each, and this machine has 1: use --nproc 1"):
+        resolve_device("auto", local_rank=1)
+
+
 def test_not_a_run_directory(tmp_path):
     for cmd in (["evaluate", tmp_path], ["train", "--resume", tmp_path], ["predict", tmp_path, "x.png"]):
         res = run_cli(*cmd)
         assert res.returncode == 1 and "not an archbench run" in res.stderr and "Traceback" not in res.stderr
     res = run_cli("evaluate", tmp_path / "missing")
     assert res.returncode == 1 and "not a directory" in res.stderr
+
+
+def test_resume_keeps_the_runs_configuration_and_leaves_a_finished_run_alone(tmp_path):
+    run = tmp_path / "r"
+    assert run_cli("train", "mlp", "--data", "digits", "--epochs", "1", "--progress", "none", "--out", run).returncode == 0
+    before = (run / "metrics.json").read_text()
+    res = run_cli("train", "--resume", run, "--epochs", "4")  # was silently ignored: now says why not
+    assert res.returncode == 2 and "cannot change epochs" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    res = run_cli("train", "--resume", run, "--progress", "none", "--threads", "1")  # how to run may change
+    assert res.returncode == 0 and "is finished (all 1 epochs)" in res.stderr
+    assert (run / "metrics.json").read_text() == before
 
 
 def test_missing_and_corrupt_data_files(tmp_path, shared_data):

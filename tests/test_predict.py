@@ -11,7 +11,7 @@ from helpers import run_cli
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "cnn"
-    res = run_cli("train", "cnn", "--data", "digits", "--epochs", "10", "--threads", "1", "--progress", "none",
+    res = run_cli("train", "cnn", "--data", "digits", "--epochs", "10", "--threads", "1", "--progress", "none", "--device", "cpu",
                   "--augment", "none", "--out", out)
     assert res.returncode == 0, res.stderr
     return out

@@ -78,3 +78,25 @@ def test_options_are_listed_and_bad_values_rejected():
         load_data("first-marked", n_features=2)
     with pytest.raises(UsageError):
         load_data("seq-sum", bogus=1)
+
+
+def test_seq_sum_notebook_draw_is_the_notebooks_data_and_split():
+    """draw=notebook: torch.manual_seed(42); randn(5000, 50, 1); train_test_split(random_state=42) twice,
+    as the notebook's cells do (checked against the notebook's own code, which needs seaborn to run)."""
+    from sklearn.model_selection import train_test_split
+
+    b = load_data("seq-sum", seed=7, draw="notebook")
+    torch.manual_seed(42)
+    x = torch.randn(5000, 50, 1)
+    y = (x.sum(dim=(1, 2)) > 0).long()
+    x_tr, x_tmp, y_tr, y_tmp = train_test_split(x, y, test_size=0.3, random_state=42)
+    x_va, x_te, y_va, y_te = train_test_split(x_tmp, y_tmp, test_size=0.5, random_state=42)
+    for split, xs, ys in ((b.train, x_tr, y_tr), (b.val, x_va, y_va), (b.test, x_te, y_te)):
+        assert torch.equal(split.x, xs) and torch.equal(split.y, ys)
+    assert b.options["draw"] == "notebook"
+    assert torch.equal(load_data("seq-sum", seed=0, draw="notebook").test.x, b.test.x)  # the seed is unused
+
+
+def test_seq_sum_unknown_draw_is_a_usage_error():
+    with pytest.raises(UsageError, match="draw"):
+        load_data("seq-sum", draw="mine")

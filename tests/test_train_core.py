@@ -18,7 +18,7 @@ from archbench.train.runtime import Runtime
 
 from helpers import run_cli, strip_timing
 
-FAST = dict(progress="none", threads=1, precision="fp32")
+FAST = dict(progress="none", threads=1, precision="fp32", device="cpu")  # exact repeats: a CPU promise
 
 
 def small(model="mlp", **kw):
@@ -138,7 +138,7 @@ def _wait_for(path: Path, timeout=120):
 @pytest.mark.slow
 def test_kill_9_and_resume_equals_uninterrupted(tmp_path):
     epochs = 20  # long enough that the kill lands before the end on a fast machine too
-    args = ["train", "mlp", "--data", "digits", "--epochs", str(epochs), "--batch-size", "32", "--threads", "1",
+    args = ["train", "mlp", "--data", "digits", "--epochs", str(epochs), "--batch-size", "32", "--threads", "1", "--device", "cpu",
             "--precision", "fp32", "--progress", "none", "--set", "checkpoint_every=0", "--augment", "none"]
     full = run_cli(*args, "--out", tmp_path / "full")
     assert full.returncode == 0, full.stderr

@@ -77,6 +77,8 @@ FLAG_FIELDS = ("data_dir", "data_seed", "epochs", "batch_size", "lr", "optimizer
                "patience", "augment", "label_smoothing", "target_accuracy", "seed", "device", "precision", "compile",
                "threads", "progress", "tensorboard")
 
+RESUME_RUNTIME = ("device", "threads", "progress")  # how to run: a resumed run may change these, nothing else
+
 
 def collect_settings(args) -> dict:
     """--config file < flags < --set, as one dict of raw settings."""
@@ -95,14 +97,20 @@ def collect_settings(args) -> dict:
 
 def cmd_train(args) -> int:
     if args.nproc and args.nproc > 1:
-        return launch_torchrun(args.nproc)
+        # a resumed run takes its device from its config.json: its ranks check it themselves
+        return launch_torchrun(args.nproc, None if args.resume else args.device or "auto")
     from .config import TrainConfig
     from .train.run import resume_run, train
 
     if args.resume:
         if args.model:
             raise UsageError("give either MODEL or --resume RUN_DIR, not both")
-        resume_run(args.resume)
+        settings = collect_settings(args)
+        changed = sorted(k for k in settings if k not in RESUME_RUNTIME) + (["data"] if args.data else [])
+        if changed:  # a resumed run must be the run it was: same schedule, same data, same budget
+            raise UsageError(f"--resume continues {args.resume} as configured; it cannot change "
+                             f"{', '.join(changed)} (only {', '.join(RESUME_RUNTIME)}): start a new run instead")
+        resume_run(args.resume, settings)
         return 0
     settings = collect_settings(args)
     model = args.model or settings.get("model")  # a --config file may name it
@@ -115,9 +123,17 @@ def cmd_train(args) -> int:
     return 0
 
 
-def launch_torchrun(nproc: int) -> int:
+def launch_torchrun(nproc: int, device: Optional[str] = None) -> int:
     """Re-run this very command under torchrun with N processes (the same as typing torchrun yourself)."""
     import subprocess
+
+    import torch
+
+    from .train.runtime import too_few_gpus
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device in ("auto", "cuda") and gpus and nproc > gpus:  # say so before torchrun starts N ranks
+        raise UsageError(too_few_gpus(nproc))
 
     argv = [a for a in sys.argv[1:]]
     out: List[str] = []

@@ -8,7 +8,8 @@ Every task gives x float32 (N, T, F) and y int64 (N,), split 70/15/15, classes b
     first-marked  a token (one-hot over n_tokens channels, marker channel set) is shown
                   at step 0, then only noise; the label is that token.                  F >= n_tokens + 1
 
-seq-sum needs every step equally; adding and first-marked need a memory that spans the whole
+seq-sum's ``draw="notebook"`` reproduces the notebook's own data and split exactly, for side-by-sides
+with its code on the same test sequences. seq-sum needs every step equally; adding and first-marked need a memory that spans the whole
 sequence, which is where a plain RNN fails (seq_len 200) and LSTM, GRU and attention do not.
 Channels beyond those a task needs hold Gaussian noise (distractors).
 """
@@ -19,10 +20,13 @@ from typing import List
 import torch
 
 from ..errors import UsageError
+from ..registry import check_choice
 from . import register_dataset
 from .base import DataBundle, Split, split_off
 
 FRACTIONS = (0.7, 0.15, 0.15)
+DRAWS = ("seeded", "notebook")
+NOTEBOOK_SEED = 42  # the notebook's torch.manual_seed and random_state
 
 
 def _check(n_samples: int, seq_len: int, n_features: int, min_len: int = 1, min_features: int = 1) -> None:
@@ -50,13 +54,28 @@ def _bundle(name: str, x: torch.Tensor, y: torch.Tensor, seed: int, class_names:
 
 
 @register_dataset("seq-sum", "sequence", "is the sum of a Gaussian sequence positive? (the notebook's RNN task)")
-def seq_sum(*, data_dir=None, seed: int = 0, n_samples: int = 5000, seq_len: int = 50, n_features: int = 1) -> DataBundle:
+def seq_sum(*, data_dir=None, seed: int = 0, n_samples: int = 5000, seq_len: int = 50, n_features: int = 1,
+            draw: str = "seeded") -> DataBundle:
+    """draw="seeded": generated and split from ``seed``. draw="notebook": the notebook's own sequences
+    and split (torch seed 42, then scikit-learn's train_test_split with random_state 42, twice), so that
+    a comparison with the notebook's code scores both on the same 750 test sequences; ``seed`` is unused."""
     _check(n_samples, seq_len, n_features)
-    g = torch.Generator().manual_seed(seed)
+    check_choice("draw", draw, DRAWS)
+    g = torch.Generator().manual_seed(NOTEBOOK_SEED if draw == "notebook" else seed)
     x = torch.randn(n_samples, seq_len, n_features, generator=g)
     y = (x.sum(dim=(1, 2)) > 0).long()
-    return _bundle("seq-sum", x, y, seed, ["negative", "positive"],
-                   n_samples=n_samples, seq_len=seq_len, n_features=n_features)
+    options = dict(n_samples=n_samples, seq_len=seq_len, n_features=n_features, draw=draw)
+    if draw == "seeded":
+        return _bundle("seq-sum", x, y, seed, ["negative", "positive"], **options)
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    tr, rest = train_test_split(np.arange(n_samples), test_size=0.3, random_state=NOTEBOOK_SEED)
+    va, te = (torch.from_numpy(i) for i in train_test_split(rest, test_size=0.5, random_state=NOTEBOOK_SEED))
+    tr = torch.from_numpy(tr)
+    return DataBundle(name="seq-sum", kind="sequence", train=Split(x[tr], y[tr]), val=Split(x[va], y[va]),
+                      test=Split(x[te], y[te]), input_shape=tuple(x.shape[1:]), num_classes=2,
+                      class_names=["negative", "positive"], options=options)
 
 
 @register_dataset("adding", "sequence", "adding problem: do the two marked values sum to more than 1? (long memory)")

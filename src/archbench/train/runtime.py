@@ -64,6 +64,8 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise UsageError("--device cuda was asked for but no CUDA GPU is available (use --device cpu or auto)")
+        if name == "cuda" and local_rank >= torch.cuda.device_count():
+            raise UsageError(too_few_gpus(local_rank + 1))
         return torch.device("cuda", local_rank) if name == "cuda" else torch.device(name)
     if name == "mps":
         if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
@@ -72,6 +74,12 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name != "cpu":
         raise UsageError(f"unknown device {name!r}; choose from: auto, cpu, cuda, cuda:N, mps")
     return torch.device("cpu")
+
+
+def too_few_gpus(nproc: int) -> str:
+    n = torch.cuda.device_count()
+    return (f"{nproc} processes need a GPU each, and this machine has {n}: use --nproc {n} "
+            f"(torchrun --nproc-per-node {n}), or --device cpu for processes on the CPU")
 
 
 def cpu_has_bf16() -> bool:
