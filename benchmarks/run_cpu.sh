@@ -26,12 +26,20 @@ echo "zoo: $(echo "$t1 - $t0" | bc) s" | tee -a "$out/timings.txt"
 t0=$(stamp); $ab compare mlp cnn --data digits --seeds 0,1,2 --out "$out/seeds" > "$out/seeds.txt" 2>&1; t1=$(stamp)
 echo "mlp cnn digits 3 seeds: $(echo "$t1 - $t0" | bc) s" | tee -a "$out/timings.txt"
 
-# 4. the notebook's five-model sequence comparison as one command, in turn and two at a time
+# 4. the notebook's five-model sequence comparison as one command, on the notebook's own sequences and split
+#    (the same test set as its code), in turn and two at a time, then on seq-sum's default draw
 five="rnn lstm gru lstm-attn transformer"
-t0=$(stamp); $ab compare $five --data seq-sum --out "$out/five" > "$out/five.txt" 2>&1; t1=$(stamp)
+if [ -n "$ref" ]; then
+  t0=$(stamp); $ref ../shared/bench/seed_reference.py --preset sequences > "$out/notebook-sequences.txt" 2>&1; t1=$(stamp)
+  echo "notebook's sequence preset: $(echo "$t1 - $t0" | bc) s" | tee -a "$out/timings.txt"
+fi
+t0=$(stamp); $ab compare $five --data seq-sum --set draw=notebook --out "$out/five" > "$out/five.txt" 2>&1; t1=$(stamp)
 echo "five sequence models: $(echo "$t1 - $t0" | bc) s" | tee -a "$out/timings.txt"
-t0=$(stamp); $ab compare $five --data seq-sum --jobs 2 --out "$out/five-jobs2" > "$out/five-jobs2.txt" 2>&1; t1=$(stamp)
+t0=$(stamp); $ab compare $five --data seq-sum --set draw=notebook --jobs 2 --out "$out/five-jobs2" > "$out/five-jobs2.txt" 2>&1; t1=$(stamp)
 echo "five sequence models, --jobs 2: $(echo "$t1 - $t0" | bc) s" | tee -a "$out/timings.txt"
+t0=$(stamp); $ab compare $five --data seq-sum --out "$out/five-seeded" > "$out/five-seeded.txt" 2>&1; t1=$(stamp)
+echo "five sequence models, default draw: $(echo "$t1 - $t0" | bc) s" | tee -a "$out/timings.txt"
+.venv/bin/python benchmarks/conv_ceiling.py > "$out/conv_ceiling.md" 2>&1  # how close the MNIST CNN can get to the bf16 peak
 
 # 5. long-range memory at length 200: what a plain RNN cannot carry (about an hour; accuracy, not speed)
 $ab compare rnn lstm gru transformer --data first-marked --set seq_len=200 --jobs 2 --out "$out/first-marked-200" > "$out/first-marked.txt" 2>&1
