@@ -8,14 +8,15 @@ Every task gives x float32 (N, T, F) and y int64 (N,), split 70/15/15, classes b
     first-marked  a token (one-hot over n_tokens channels, marker channel set) is shown
                   at step 0, then only noise; the label is that token.                  F >= n_tokens + 1
 
-seq-sum's ``draw="notebook"`` reproduces the notebook's own data and split exactly, for side-by-sides
-with its code on the same test sequences. seq-sum needs every step equally; adding and first-marked need a memory that spans the whole
+seq-sum needs every step equally; adding and first-marked need a memory that spans the whole
 sequence, which is where a plain RNN fails (seq_len 200) and LSTM, GRU and attention do not.
+seq-sum's ``draw="notebook"`` reproduces the notebook's own sequences and split exactly, for
+side-by-sides with its code on the same test sequences.
 Channels beyond those a task needs hold Gaussian noise (distractors).
 """
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional, Sequence
 
 import torch
 
@@ -43,8 +44,10 @@ def _balanced_labels(n: int, n_classes: int, g: torch.Generator) -> torch.Tensor
     return (torch.randperm(n, generator=g) % n_classes).long()
 
 
-def _bundle(name: str, x: torch.Tensor, y: torch.Tensor, seed: int, class_names: List[str], **options) -> DataBundle:
-    tr, va, te = split_off(len(y), FRACTIONS, seed)
+def _bundle(name: str, x: torch.Tensor, y: torch.Tensor, seed: int, class_names: List[str],
+            splits: Optional[Sequence[torch.Tensor]] = None, **options) -> DataBundle:
+    """Split (train, val, test indices: ``splits``, or 70/15/15 drawn from ``seed``) into a bundle."""
+    tr, va, te = splits if splits is not None else split_off(len(y), FRACTIONS, seed)
     return DataBundle(
         name=name, kind="sequence",
         train=Split(x[tr], y[tr]), val=Split(x[va], y[va]), test=Split(x[te], y[te]),
@@ -64,18 +67,16 @@ def seq_sum(*, data_dir=None, seed: int = 0, n_samples: int = 5000, seq_len: int
     g = torch.Generator().manual_seed(NOTEBOOK_SEED if draw == "notebook" else seed)
     x = torch.randn(n_samples, seq_len, n_features, generator=g)
     y = (x.sum(dim=(1, 2)) > 0).long()
-    options = dict(n_samples=n_samples, seq_len=seq_len, n_features=n_features, draw=draw)
-    if draw == "seeded":
-        return _bundle("seq-sum", x, y, seed, ["negative", "positive"], **options)
-    import numpy as np
-    from sklearn.model_selection import train_test_split
+    splits = None
+    if draw == "notebook":
+        import numpy as np
+        from sklearn.model_selection import train_test_split
 
-    tr, rest = train_test_split(np.arange(n_samples), test_size=0.3, random_state=NOTEBOOK_SEED)
-    va, te = (torch.from_numpy(i) for i in train_test_split(rest, test_size=0.5, random_state=NOTEBOOK_SEED))
-    tr = torch.from_numpy(tr)
-    return DataBundle(name="seq-sum", kind="sequence", train=Split(x[tr], y[tr]), val=Split(x[va], y[va]),
-                      test=Split(x[te], y[te]), input_shape=tuple(x.shape[1:]), num_classes=2,
-                      class_names=["negative", "positive"], options=options)
+        tr, rest = train_test_split(np.arange(n_samples), test_size=0.3, random_state=NOTEBOOK_SEED)
+        va, te = train_test_split(rest, test_size=0.5, random_state=NOTEBOOK_SEED)
+        splits = [torch.from_numpy(i) for i in (tr, va, te)]
+    return _bundle("seq-sum", x, y, seed, ["negative", "positive"], splits,
+                   n_samples=n_samples, seq_len=seq_len, n_features=n_features, draw=draw)
 
 
 @register_dataset("adding", "sequence", "adding problem: do the two marked values sum to more than 1? (long memory)")

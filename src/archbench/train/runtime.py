@@ -65,7 +65,7 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
         if not torch.cuda.is_available():
             raise UsageError("--device cuda was asked for but no CUDA GPU is available (use --device cpu or auto)")
         if name == "cuda" and local_rank >= torch.cuda.device_count():
-            raise UsageError(too_few_gpus(local_rank + 1))
+            raise UsageError(too_few_gpus(int(os.environ.get("LOCAL_WORLD_SIZE", local_rank + 1))))
         return torch.device("cuda", local_rank) if name == "cuda" else torch.device(name)
     if name == "mps":
         if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
