@@ -15,14 +15,31 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import List, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from archbench.bench import gemm_peak
+from archbench.models.cnn import CNN
+from archbench.train.cost import forward_flops
 
-CONVS = [(1, 32, 28), (32, 64, 14), (64, 128, 7)]  # (Cin, Cout, H = W) of the MNIST CNN
+MNIST = {"input_shape": (1, 28, 28), "num_classes": 10}
+
+
+def conv_shapes(model: nn.Module, input_shape) -> List[Tuple[int, int, int]]:
+    """(Cin, Cout, H) of every 3x3 convolution of the model, H = W being its input size (hooks, one pass)."""
+    shapes, hooks = [], []
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            hooks.append(m.register_forward_hook(
+                lambda mod, inp, out: shapes.append((mod.in_channels, mod.out_channels, inp[0].shape[-1]))))
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, *input_shape))
+    for h in hooks:
+        h.remove()
+    return shapes
 
 
 def best_time(fn, repeats: int = 20) -> float:
@@ -59,13 +76,12 @@ def gemm_step(m: int, k: int, n: int):
     return step
 
 
-def model_step(b: int):
-    from archbench.models.cnn import CNN
-
-    model = CNN({"input_shape": (1, 28, 28), "num_classes": 10}).to(memory_format=torch.channels_last)
+def model_step(model: nn.Module, b: int):
+    """One training step (autocast bf16, AdamW, channels-last) and its FLOPs: 3 x forward, as in `bench`."""
+    model = model.train().to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    x = torch.randn(b, 1, 28, 28).contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (b,))
+    x = torch.randn(b, *MNIST["input_shape"]).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, MNIST["num_classes"], (b,))
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -73,9 +89,7 @@ def model_step(b: int):
             loss = nn.functional.cross_entropy(model(x).float(), y)
         loss.backward()
         opt.step()
-    conv_flops = sum(2 * b * cout * hw * hw * cin * 9 for cin, cout, hw in CONVS)
-    fc_flops = 2 * b * (128 * 3 * 3 * 256 + 256 * 10)
-    return step, 3 * (conv_flops + fc_flops)
+    return step, 3 * b * forward_flops(model, x[:1])
 
 
 def main() -> None:
@@ -89,10 +103,12 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; bf16 GEMM peak (2048^2): {peak:,.0f} GFLOP/s\n")
     print("| batch | layer | FLOPs/step (fwd+bwd) | conv channels-last | conv contiguous | same-shape GEMM |")
     print("|---|---|---|---|---|---|")
+    model = CNN(MNIST)
+    convs = conv_shapes(model, MNIST["input_shape"])
     bounds = []
     for b in a.batch:
         conv_seconds = 0.0  # each convolution in its faster layout: a lower bound on the step's time
-        for cin, cout, hw in CONVS:
+        for cin, cout, hw in convs:
             flops = 3 * 2 * b * cout * hw * hw * cin * 9
             cells, times = [], []
             for fn in (conv_step(b, cin, cout, hw, True), conv_step(b, cin, cout, hw, False),
@@ -102,7 +118,7 @@ def main() -> None:
                 cells.append(f"{g:,.0f} GFLOP/s ({100 * g / peak:.1f}%)")
             conv_seconds += min(times[:2])
             print(f"| {b} | conv {cin}->{cout} @{hw}x{hw} | {flops / 1e9:.2f} G | " + " | ".join(cells) + " |")
-        step, flops = model_step(b)
+        step, flops = model_step(model, b)
         g = flops / best_time(step, repeats=10) / 1e9
         print(f"| {b} | whole CNN training step (autocast bf16, AdamW) | {flops / 1e9:.2f} G | "
               f"{g:,.0f} GFLOP/s ({100 * g / peak:.1f}%) | | |")
