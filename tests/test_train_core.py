@@ -208,3 +208,31 @@ def test_samples_per_s_counts_only_the_steps_run():
     res = train(cfg, {"max_steps": 5, "augment": "none"}, write=False)
     (row,) = res.history
     assert res.metrics["samples_per_s"] == pytest.approx(5 * 64 / row["seconds"], rel=0.01)
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "adamw"])
+def test_fused_optimizers_take_the_same_steps_as_the_plain_ones(name):
+    """build_optimizer picks torch's fused kernels where they exist (one kernel per step on CPU and
+    CUDA): the parameters must follow the plain implementation's trajectory."""
+    from archbench.train.optim import build_optimizer
+
+    torch.manual_seed(0)
+    start = [torch.randn(16, 8), torch.randn(8)]
+    grads = [[torch.randn_like(p) for p in start] for _ in range(5)]
+    runs = []
+    for fused in (True, False):
+        params = [p.clone().requires_grad_() for p in start]
+        opt = build_optimizer(name, params, lr=1e-2, weight_decay=1e-2)
+        if not fused:  # the same optimiser with the per-tensor loop
+            for g in opt.param_groups:
+                g["fused"] = None
+                g["foreach"] = False
+        for step in grads:
+            for p, g in zip(params, step):
+                p.grad = g.clone()
+            opt.step()
+        runs.append(params)
+        if fused:  # torch >= 2.4 (the package's floor) has them on CPU
+            assert opt.param_groups[0]["fused"], "the fused kernel was not chosen on CPU"
+    for a, b in zip(*runs):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
