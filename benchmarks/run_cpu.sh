@@ -39,6 +39,10 @@ t0=$(stamp); $ab compare $five --data seq-sum --set draw=notebook --jobs 2 --out
 echo "five sequence models, --jobs 2: $(echo "$t1 - $t0" | bc) s" | tee -a "$out/timings.txt"
 t0=$(stamp); $ab compare $five --data seq-sum --out "$out/five-seeded" > "$out/five-seeded.txt" 2>&1; t1=$(stamp)
 echo "five sequence models, default draw: $(echo "$t1 - $t0" | bc) s" | tee -a "$out/timings.txt"
+# every sequence model with its defaults on five draws of seq-sum (data seeds 0-4): mean ± std over the draws
+t0=$(stamp); $ab compare rnn birnn lstm gru lstm-attn transformer --data seq-sum --sweep data_seed=0,1,2,3,4 \
+   --out "$out/draws" > "$out/draws.txt" 2>&1; t1=$(stamp)
+echo "six sequence models on five draws: $(echo "$t1 - $t0" | bc) s" | tee -a "$out/timings.txt"
 .venv/bin/python benchmarks/conv_ceiling.py > "$out/conv_ceiling.md" 2>&1  # how close the MNIST CNN can get to the bf16 peak
 
 # 5. long-range memory at length 200: what a plain RNN cannot carry (about an hour; accuracy, not speed)

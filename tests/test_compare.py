@@ -113,3 +113,19 @@ def test_jobs_run_in_parallel_processes_with_the_results_of_one_thread_runs(tmp_
 def test_jobs_must_be_positive(tmp_path):
     res = run_cli("compare", "rnn", "--data", "seq-sum", "--jobs", "0", "--out", tmp_path / "x")
     assert res.returncode == 2 and "--jobs" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_sweep_over_data_seed_averages_the_table_over_the_draws(tmp_path):
+    out = tmp_path / "draws"
+    res = run_cli("compare", "lstm", "gru", "--data", "seq-sum", "--sweep", "data_seed=0,1", "--set", "n_samples=300",
+                  "--set", "seq_len=10", "--budget", "epochs=1", "--threads", "1", "--out", out)
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    acc = {(r["model"], r["data_seed"]): 100 * float(r["test_accuracy"]) for r in rows}
+    assert len(acc) == 4
+    table = {r["Model"]: r for r in csv.DictReader(open(out / "comparison.csv"))}
+    for model in ("lstm", "gru"):
+        a, b = acc[(model, "0")], acc[(model, "1")]
+        assert table[model]["Test acc (%)"].startswith(f"{(a + b) / 2:.2f}")  # the mean of the two draws
+    assert "data seeds: 0, 1 (2 run(s) per model" in (out / "comparison.md").read_text()
+    assert (out / "sweep_data_seed.png").exists()

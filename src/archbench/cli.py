@@ -371,7 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seeds", metavar="S1,S2,...", help="train every model once per seed (mean ± std, paired tests)")
     c.add_argument("--repeats", type=int, metavar="N", help="same as --seeds 0,1,...,N-1")
     c.add_argument("--budget", metavar="epochs=N|seconds=S|steps=K", help="the same training budget for every model")
-    c.add_argument("--sweep", metavar="KEY=V1,V2,...", help="run the grid over one setting, e.g. seq_len=50,100,200")
+    c.add_argument("--sweep", metavar="KEY=V1,V2,...",
+                   help="run the grid over one setting, e.g. seq_len=50,100,200; data_seed=0,1,2,3,4 repeats the "
+                   "comparison on five draws of the data and averages the table over them")
     c.add_argument("--tune", type=int, metavar="N", help="give every model N tuning trials (Optuna) first")
     c.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="train N runs at once, the CPU cores split between them (default 1: each run gets the "

@@ -3,7 +3,8 @@
     OUT/
       archbench.json, comparison.json      what ran, and where each run's directory is
       results.csv                          one row per run (per seed, per swept value)
-      comparison.csv / comparison.md       one row per model and data set: mean ± std over seeds
+      comparison.csv / comparison.md       one row per model and data set: mean ± std over seeds (a sweep:
+                                           at its last value; a data_seed sweep: over every draw)
       significance.md / significance.json  each model against the best, paired on the same test examples
       ranks.md                             average rank and wins, when several data sets are compared
       when_to_use.md                       the notebook's 8.2 table, with what this comparison measured
@@ -372,12 +373,20 @@ def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
 
     write_rows_csv(out / "results.csv", rows)  # per-run rows, every metric
 
-    final = [r for r in rows if plan.sweep_key is None or r[plan.sweep_key] == plan.sweep_values[-1]]
+    # a sweep over data_seed repeats the comparison on fresh draws of the data (and validation split):
+    # the table then averages over the draws, and the paired tests pool every draw's test examples
+    draws = plan.sweep_key == "data_seed"
+    final = [r for r in rows if draws or plan.sweep_key is None or r[plan.sweep_key] == plan.sweep_values[-1]]
     summary = summarise(final, ["data", "model"])
     header, body = table(summary, ["data", "model"])
     seeds = ", ".join(map(str, plan.seeds))
     note = f"Budget: {budget_text(plan.budget)}. Seeds: {seeds} ({len(plan.seeds)} run(s) per model; mean ± std)."
-    if plan.sweep_key:
+    if draws:
+        values = ", ".join(map(str, plan.sweep_values))
+        note = (f"Budget: {budget_text(plan.budget)}. Seeds: {seeds}; data seeds: {values} "
+                f"({len(plan.seeds) * len(plan.sweep_values)} run(s) per model; mean ± std over them). "
+                "The sweep figure shows each draw.")
+    elif plan.sweep_key:
         note += f" Table at {plan.sweep_key}={plan.sweep_values[-1]}; the sweep figure shows every value."
     md = markdown_table(header, body)
     atomic_write_text(out / "comparison.md", md + "\n" + note + "\n")

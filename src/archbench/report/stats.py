@@ -179,7 +179,7 @@ def compare_to_best(per_model_correct: Mapping[str, Any], alpha: float = 0.05) -
         r["significant"] = name != best and r["p_value"] < alpha
         if name == best:
             r["text"] = f"{name}: best, {r['accuracy']:.2f}% accuracy" + (
-                f" ± {r['accuracy_std']:.2f} over {r['n_seeds']} seeds" if r["n_seeds"] > 1 else "")
+                f" ± {r['accuracy_std']:.2f} over {r['n_seeds']} runs" if r["n_seeds"] > 1 else "")
             continue
         spread = f" ± {r['diff_std']:.1f}" if max(r["n_seeds"], len(runs[best])) > 1 else ""
         verdict = "significant" if r["significant"] else "not significant"

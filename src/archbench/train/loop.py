@@ -163,9 +163,15 @@ class Trainer:
 
     def epoch_batches(self, epoch: int) -> List[torch.Tensor]:
         g = torch.Generator().manual_seed(derive_seed(self.cfg.seed, epoch, 0, 0))  # same on every rank
-        return batch_indices(len(self.train_split), self.cfg.batch_size, g, shuffle=True, drop_last=True,
-                             lengths=None if self.train_split.lengths is None else self.train_split.lengths.cpu(),
-                             rank=self.rt.rank, world=self.rt.world)
+        batches = batch_indices(len(self.train_split), self.cfg.batch_size, g, shuffle=True, drop_last=True,
+                                lengths=None if self.train_split.lengths is None else self.train_split.lengths.cpu(),
+                                rank=self.rt.rank, world=self.rt.world)
+        dev = self.train_split.x.device
+        if dev.type != "cpu" and batches:
+            # one copy of the epoch's indices to the GPU: a copy per step from pageable memory makes the
+            # host wait for the GPU to finish the previous step, so Python and kernels never overlap
+            batches = list(torch.cat(batches).to(dev).split([len(b) for b in batches]))
+        return batches
 
     # -------------------------------------------------------------- one step
     def _forward_backward(self, x, y):

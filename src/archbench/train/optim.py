@@ -27,8 +27,8 @@ def build_optimizer(name: str, params, lr: float, weight_decay: float = 0.0, mom
                "adam": (optim.Adam, {}), "adamw": (optim.AdamW, {})}[name]
     try:
         # one kernel per step for all parameters, instead of a loop of small ops per tensor: on a CPU
-        # the default is that loop, which costs 0.86 ms a step for the 33 tensors of the seq-sum
-        # transformer against 0.20 ms fused (2 threads); same update rule
+        # the default is that loop, 0.86 ms a step for the 33 tensors of the seq-sum transformer against
+        # 0.20 ms fused (2 threads), 1-3% of a seq-sum epoch; same update rule
         return cls(params, lr=lr, weight_decay=weight_decay, fused=True, **kw)
     except (RuntimeError, ValueError, TypeError):  # a device or dtype the fused kernels do not cover
         return cls(params, lr=lr, weight_decay=weight_decay, **kw)
