@@ -131,23 +131,37 @@ def plot_sweep(out: Path, rows: List[Dict[str, Any]], key: str) -> List[Dict[str
     fig, ax = plt.subplots(figsize=(8, 5))
     classification = all("test_accuracy" in r for r in rows)
     metric = "test_accuracy" if classification else "test_mae"
+    draws = key == "data_seed"  # repeats on new draws of the data, not a setting that grows
     for data in dict.fromkeys(r["data"] for r in rows):
         for m in dict.fromkeys(r["model"] for r in rows if r["data"] == data):
             rs = [r for r in rows if r["model"] == m and r["data"] == data]
             xs = list(dict.fromkeys(r[key] for r in rs))
             vals = [np.array([r[metric] for r in rs if r[key] == x]) * (100 if classification else 1) for x in xs]
-            ax.errorbar([str(x) for x in xs], [v.mean() for v in vals],
-                        yerr=[v.std(ddof=1) if len(v) > 1 else 0 for v in vals], marker="o", capsize=4, label=m)
-    ax.set(xlabel=key, ylabel="test accuracy (%)" if classification else "test MAE", title=f"Accuracy against {key}")
+            bars = ax.errorbar([str(x) for x in xs], [v.mean() for v in vals],
+                               yerr=[v.std(ddof=1) if len(v) > 1 else 0 for v in vals], marker="o", capsize=4, label=m)
+            if draws:  # the model's mean over the draws, the number in the table
+                ax.axhline(np.concatenate(vals).mean(), color=bars[0].get_color(), ls="--", lw=0.9, alpha=0.7)
+    score = "test accuracy (%)" if classification else "test MAE"
+    title = "Each draw of the data (dashed: mean over the draws)" if draws else f"{score.split(' (')[0]} against {key}"
+    ax.set(xlabel=key, ylabel=score, title=title[0].upper() + title[1:])
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
     name = f"sweep_{_safe(key)}.png"
     fig.savefig(out / name, dpi=110)
     plt.close(fig)
-    return [{"file": name, "title": f"Sweep over {key}",
-             "caption": f"Test accuracy of each model as {key} grows. A line that falls away is a model that cannot "
-                        f"carry information over that distance (the vanishing gradient, for a plain RNN)."}]
+    if draws:
+        caption = ("Each model on each draw of the data (new examples and a new split per data_seed); the table "
+                   "gives the dashed means. Where two lines cross, those models differ by less than the spread "
+                   "between draws.")
+    elif key in ("seq_len", "seq_length"):
+        caption = (f"Test {'accuracy' if classification else 'MAE'} of each model as {key} grows. A line that falls "
+                   "away is a model that cannot carry information over that distance (the vanishing gradient, for "
+                   "a plain RNN).")
+    else:
+        caption = (f"Test {'accuracy' if classification else 'MAE'} of each model for each value of {key} (mean ± "
+                   "std over seeds where there are several).")
+    return [{"file": name, "title": f"Sweep over {key}", "caption": caption}]
 
 
 def human(v: float) -> str:
