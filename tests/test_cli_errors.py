@@ -21,6 +21,9 @@ USAGE = [
     (["train", "lstm", "--data", "seq-sum", "--set", "seq_len=0"], "seq_len"),
     (["compare", "cnn", "--data", "seq-sum"], "takes"),
     (["compare", "mlp", "--budget", "hours=2"], "--budget"),
+    (["train", "lstm", "--data", "seq-sum", "--set", "data_seed=a"], "data_seed must be a whole number"),
+    # the last value of a grid is checked before the first run trains
+    (["compare", "lstm", "--data", "seq-sum", "--sweep", "data_seed=0,b"], "data_seed must be a whole number"),
 ]
 
 

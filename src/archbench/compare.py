@@ -158,6 +158,12 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
     from .data import load_data
     from .train.run import BASELINES, marker, resolve_config, train, write_json
 
+    settings = settings_for_pairs(plan, settings)
+    sweepable = {pair: pair_settings(*pair) for pair in plan.pairs}
+    for data, model, seed, value in plan.runs():  # a bad value late in a grid must not cost the runs before it
+        if model not in BASELINES:
+            resolve_config(TrainConfig(model=model, data=data),
+                           copy.deepcopy(run_overrides(plan, settings, sweepable, data, model, seed, value)))
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "archbench.json", marker("comparison", comparison_title(plan)))
     # a row dict; or (future, label, base) while a worker trains it; or ("same as", index, base) for a
@@ -166,20 +172,13 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
     runs_index: List[Dict[str, Any]] = []
     cache: Dict[Any, Any] = {}
     tuned: Dict[Tuple[str, str], Dict[str, Any]] = {}
-    settings = settings_for_pairs(plan, settings)
-    sweepable = {pair: pair_settings(*pair) for pair in plan.pairs}
     total = sum(1 for _ in plan.runs())
     pool = process_pool(jobs) if jobs > 1 else None
     t_all = time.perf_counter()
     for i, (data, model, seed, value) in enumerate(plan.runs(), 1):
-        overrides = {k: v for k, v in settings[(data, model)].items() if k not in ("model", "data")}
-        overrides.update(plan.budget)
-        overrides.setdefault("progress", "none")
-        overrides["seed"] = seed
+        overrides = run_overrides(plan, settings, sweepable, data, model, seed, value)
         base = {"data": data, "model": model, "seed": seed, **({plan.sweep_key: value} if plan.sweep_key else {})}
-        if plan.sweep_key is not None and plan.sweep_key in sweepable[(data, model)]:
-            overrides[plan.sweep_key] = value
-        elif plan.sweep_key is not None and value != plan.sweep_values[0]:
+        if plan.sweep_key is not None and plan.sweep_key not in sweepable[(data, model)] and value != plan.sweep_values[0]:
             # the setting means nothing to this pair: its one run stands for every value (a flat line)
             first = next(j for j, (d, m, sd, _) in enumerate(plan.runs()) if (d, m, sd) == (data, model, seed))
             rows.append(("same as", first, base))
@@ -225,6 +224,17 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
                                          "seconds": round(time.perf_counter() - t_all, 2), "jobs": jobs})
     write_outputs(out, rows, plan)
     return {"rows": rows, "out": out}
+
+
+def run_overrides(plan: Plan, settings, sweepable, data: str, model: str, seed: int, value: Any) -> Dict[str, Any]:
+    """The settings one run of the plan trains with (before any tuning)."""
+    overrides = {k: v for k, v in settings[(data, model)].items() if k not in ("model", "data")}
+    overrides.update(plan.budget)
+    overrides.setdefault("progress", "none")
+    overrides["seed"] = seed
+    if plan.sweep_key is not None and plan.sweep_key in sweepable[(data, model)]:
+        overrides[plan.sweep_key] = value
+    return overrides
 
 
 def metrics_only(res) -> Dict[str, Any]:

@@ -161,6 +161,10 @@ def validate(cfg: TrainConfig) -> None:
             raise UsageError(f"--{k.replace('_', '-')} must be a positive number, got {v!r}")
     if not isinstance(cfg.epochs, int) or not isinstance(cfg.batch_size, int):
         raise UsageError("--epochs and --batch-size must be whole numbers")
+    for k in ("seed", "data_seed"):
+        v = getattr(cfg, k)
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise UsageError(f"{k} must be a whole number, got {v!r}")
     if cfg.patience is None or cfg.patience < 0:
         raise UsageError(f"--patience must be 0 (off) or a positive number of epochs, got {cfg.patience!r}")
     if cfg.weight_decay < 0 or not 0 <= cfg.label_smoothing < 1:
