@@ -141,9 +141,9 @@ def plot_sweep(out: Path, rows: List[Dict[str, Any]], key: str) -> List[Dict[str
                                yerr=[v.std(ddof=1) if len(v) > 1 else 0 for v in vals], marker="o", capsize=4, label=m)
             if draws:  # the model's mean over the draws, the number in the table
                 ax.axhline(np.concatenate(vals).mean(), color=bars[0].get_color(), ls="--", lw=0.9, alpha=0.7)
-    score = "test accuracy (%)" if classification else "test MAE"
-    title = "Each draw of the data (dashed: mean over the draws)" if draws else f"{score.split(' (')[0]} against {key}"
-    ax.set(xlabel=key, ylabel=score, title=title[0].upper() + title[1:])
+    what = "accuracy" if classification else "MAE"
+    title = "Each draw of the data (dashed: mean over the draws)" if draws else f"Test {what} against {key}"
+    ax.set(xlabel=key, ylabel="test accuracy (%)" if classification else "test MAE", title=title)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -154,12 +154,12 @@ def plot_sweep(out: Path, rows: List[Dict[str, Any]], key: str) -> List[Dict[str
         caption = ("Each model on each draw of the data (new examples and a new split per data_seed); the table "
                    "gives the dashed means. Where two lines cross, those models differ by less than the spread "
                    "between draws.")
-    elif key in ("seq_len", "seq_length"):
-        caption = (f"Test {'accuracy' if classification else 'MAE'} of each model as {key} grows. A line that falls "
+    elif key == "seq_len":
+        caption = (f"Test {what} of each model as {key} grows. A line that falls "
                    "away is a model that cannot carry information over that distance (the vanishing gradient, for "
                    "a plain RNN).")
     else:
-        caption = (f"Test {'accuracy' if classification else 'MAE'} of each model for each value of {key} (mean ± "
+        caption = (f"Test {what} of each model for each value of {key} (mean ± "
                    "std over seeds where there are several).")
     return [{"file": name, "title": f"Sweep over {key}", "caption": caption}]
 
