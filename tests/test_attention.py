@@ -144,3 +144,30 @@ def test_capture_attention_collects_every_block_and_restores_flags(impl):
         rnn(x)
     assert list(maps) == ["pool_attn"] and maps["pool_attn"].shape == (3, 12)
 
+
+
+@pytest.mark.parametrize("mask_kind", ["none", "bool", "float"])
+def test_fused_attention_under_cpu_bf16_autocast_is_fp32_attention(mask_kind):
+    """On the CPU, bf16 q, k, v are attended in fp32 (torch's bf16 flash backward is many times
+    slower there): the output is fp32 attention of the same bf16 inputs, rounded to bf16 once."""
+    from archbench.models.attention import fused_attention
+
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 4, 9, 8, generator=g).bfloat16().requires_grad_() for _ in range(3))
+    mask = {"none": None, "bool": torch.rand(9, 9, generator=g) > 0.3,
+            "float": torch.randn(2, 1, 9, 9, generator=g).bfloat16()}[mask_kind]
+    if mask_kind == "bool":
+        mask[:, 0] = True
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = fused_attention(q, k, v, mask)
+    assert out.dtype == torch.bfloat16
+    q32, k32, v32 = (t.detach().float().requires_grad_() for t in (q, k, v))
+    want = F.scaled_dot_product_attention(q32, k32, v32, attn_mask=None if mask is None else
+                                          (mask if mask.dtype == torch.bool else mask.float()))
+    assert torch.equal(out, want.bfloat16())
+    w = torch.randn(out.shape, generator=g)
+    (out.float() * w).sum().backward()
+    (want * w).sum().backward()
+    for ours, ref in ((q, q32), (k, k32), (v, v32)):
+        assert ours.grad.dtype == torch.bfloat16
+        torch.testing.assert_close(ours.grad.float(), ref.grad, atol=2e-2, rtol=2e-2)

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -96,6 +97,19 @@ def test_seq_sum_notebook_draw_is_the_notebooks_data_and_split():
         assert torch.equal(split.x, xs) and torch.equal(split.y, ys)
     assert b.options["draw"] == "notebook"
     assert torch.equal(load_data("seq-sum", seed=0, draw="notebook").test.x, b.test.x)  # the seed is unused
+
+
+@pytest.mark.parametrize("n", [10, 101, 999, 5000, 12345])
+def test_notebook_split_is_train_test_split_twice(n):
+    """The notebook draw does not import scikit-learn; its split must still be scikit-learn's."""
+    from sklearn.model_selection import train_test_split
+
+    from archbench.data.sequences import notebook_split
+
+    tr, rest = train_test_split(np.arange(n), test_size=0.3, random_state=42)
+    va, te = train_test_split(rest, test_size=0.5, random_state=42)
+    for got, want in zip(notebook_split(n), (tr, va, te)):
+        assert np.array_equal(got.numpy(), want)
 
 
 def test_seq_sum_unknown_draw_is_a_usage_error():

@@ -63,6 +63,32 @@ def test_mcnemar_exact_below_25_discordant():
     assert mcnemar(a, b)["p_value"] == pytest.approx(binomtest(5, 15, 0.5).pvalue)
 
 
+@pytest.mark.parametrize("b01,b10", [(0, 1), (3, 9), (12, 12), (0, 24), (25, 0), (40, 61), (300, 250)])
+def test_mcnemar_p_values_are_scipys(b01, b10):
+    """Without importing scipy at run time: the exact binomial and the chi-square tail as scipy gives them."""
+    from scipy import stats as sps
+
+    a = np.array([False] * b01 + [True] * b10 + [True] * 7)
+    b = np.array([True] * b01 + [False] * b10 + [True] * 7)
+    n, k = b01 + b10, min(b01, b10)
+    r = mcnemar(a, b)
+    if n < 25:
+        want = min(1.0, 2.0 * sps.binom.cdf(k, n, 0.5))
+    else:
+        want = sps.chi2.sf((abs(b01 - b10) - 1.0) ** 2 / n, 1)
+    assert r["p_value"] == pytest.approx(want, rel=1e-10, abs=1e-300)
+
+
+def test_tied_ranks_are_scipys_average_ranks():
+    from scipy.stats import rankdata
+
+    from archbench.report.stats import tied_ranks
+
+    rng = np.random.default_rng(0)
+    for values in ([3.0], [1.0, 1.0, 1.0], [0.5, 0.2, 0.5, 0.9, 0.2], rng.integers(0, 4, 12).astype(float)):
+        assert np.array_equal(tied_ranks(values), rankdata(values, method="average"))
+
+
 def test_mcnemar_rejects_unpaired():
     with pytest.raises(ArchbenchError, match="same test examples"):
         mcnemar(np.ones(10, bool), np.ones(11, bool))

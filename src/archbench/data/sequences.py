@@ -16,8 +16,10 @@ Channels beyond those a task needs hold Gaussian noise (distractors).
 """
 from __future__ import annotations
 
+import math
 from typing import List, Optional, Sequence
 
+import numpy as np
 import torch
 
 from ..errors import UsageError
@@ -67,16 +69,24 @@ def seq_sum(*, data_dir=None, seed: int = 0, n_samples: int = 5000, seq_len: int
     g = torch.Generator().manual_seed(NOTEBOOK_SEED if draw == "notebook" else seed)
     x = torch.randn(n_samples, seq_len, n_features, generator=g)
     y = (x.sum(dim=(1, 2)) > 0).long()
-    splits = None
-    if draw == "notebook":
-        import numpy as np
-        from sklearn.model_selection import train_test_split
-
-        tr, rest = train_test_split(np.arange(n_samples), test_size=0.3, random_state=NOTEBOOK_SEED)
-        va, te = train_test_split(rest, test_size=0.5, random_state=NOTEBOOK_SEED)
-        splits = [torch.from_numpy(i) for i in (tr, va, te)]
+    splits = notebook_split(n_samples) if draw == "notebook" else None
     return _bundle("seq-sum", x, y, seed, ["negative", "positive"], splits,
                    n_samples=n_samples, seq_len=seq_len, n_features=n_features, draw=draw)
+
+
+def notebook_split(n: int) -> List[torch.Tensor]:
+    """The notebook's (train, val, test) indices: scikit-learn's ``train_test_split(test_size=0.3,
+    random_state=42)``, then the same on the 30% with test_size=0.5. Written out as train_test_split
+    draws it (a permutation from NumPy's RandomState(42); the first ceil(test_size * n) are the test
+    part), because importing scikit-learn costs two seconds; tests/test_sequence_data.py checks it."""
+    def split(idx: np.ndarray, test_size: float):
+        n_test = math.ceil(test_size * len(idx))
+        perm = np.random.RandomState(NOTEBOOK_SEED).permutation(len(idx))
+        return idx[perm[n_test:]], idx[perm[:n_test]]
+
+    tr, rest = split(np.arange(n), 0.3)
+    va, te = split(rest, 0.5)
+    return [torch.from_numpy(i) for i in (tr, va, te)]
 
 
 @register_dataset("adding", "sequence", "adding problem: do the two marked values sum to more than 1? (long memory)")

@@ -17,7 +17,6 @@ import math
 from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
 
 import numpy as np
-from scipy import stats as sps
 
 from ..errors import ArchbenchError
 
@@ -80,10 +79,10 @@ def mcnemar(correct_a, correct_b) -> Dict[str, Any]:
         return dict(b01=0, b10=0, statistic=0.0, p_value=1.0, method="no discordant pairs")
     if n < EXACT_BELOW:
         k = min(b01, b10)
-        p = min(1.0, 2.0 * float(sps.binom.cdf(k, n, 0.5)))
+        p = min(1.0, 2.0 * sum(math.comb(n, i) for i in range(k + 1)) / 2.0 ** n)  # binomial(n, 1/2) CDF at k
         return dict(b01=b01, b10=b10, statistic=float(k), p_value=p, method="exact binomial")
     stat = (abs(b01 - b10) - 1.0) ** 2 / n
-    return dict(b01=b01, b10=b10, statistic=float(stat), p_value=float(sps.chi2.sf(stat, 1)),
+    return dict(b01=b01, b10=b10, statistic=float(stat), p_value=math.erfc(math.sqrt(stat / 2.0)),
                 method="chi-square with continuity correction")
 
 
@@ -187,6 +186,13 @@ def compare_to_best(per_model_correct: Mapping[str, Any], alpha: float = 0.05) -
     return rows
 
 
+def tied_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks from 1 (smallest), ties sharing the mean of their ranks: scipy's ``rankdata(method="average")``
+    for the handful of models a comparison holds (scipy.stats costs most of a second to import)."""
+    v = np.asarray(values, dtype=float)
+    return (v[:, None] > v[None, :]).sum(1) + ((v[:, None] == v[None, :]).sum(1) + 1) / 2.0
+
+
 def average_ranks(table: Mapping[str, Mapping[str, float]],
                   higher_is_better: bool = True) -> Dict[str, Tuple[float, int]]:
     """{data set: {model: score}} -> {model: (average rank, wins)}, best average rank first.
@@ -202,7 +208,7 @@ def average_ranks(table: Mapping[str, Mapping[str, float]],
         if not names:
             continue
         vals = np.array([float(scores[m]) for m in names])
-        r = sps.rankdata(-vals if higher_is_better else vals, method="average")
+        r = tied_ranks(-vals if higher_is_better else vals)
         top = vals.max() if higher_is_better else vals.min()
         for m, rank, v in zip(names, r, vals):
             ranks.setdefault(m, []).append(float(rank))
