@@ -78,7 +78,7 @@ def notebook_split(n: int) -> List[torch.Tensor]:
     """The notebook's (train, val, test) indices: scikit-learn's ``train_test_split(test_size=0.3,
     random_state=42)``, then the same on the 30% with test_size=0.5. Written out as train_test_split
     draws it (a permutation from NumPy's RandomState(42); the first ceil(test_size * n) are the test
-    part), because importing scikit-learn costs two seconds; tests/test_sequence_data.py checks it."""
+    part), because importing scikit-learn costs most of a second; tests/test_sequence_data.py checks it."""
     def split(idx: np.ndarray, test_size: float):
         n_test = math.ceil(test_size * len(idx))
         perm = np.random.RandomState(NOTEBOOK_SEED).permutation(len(idx))
