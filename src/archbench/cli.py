@@ -425,14 +425,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="speed and time-to-accuracy of every model, against the machine's GEMM peak "
                        "and (optionally) the notebook's own code")
-    b.add_argument("--out", default="runs/bench", metavar="DIR")
+    b.add_argument("--out", default="runs/bench", metavar="DIR",
+                   help="where bench.md/.csv/.json/.png and every model's run directory go (default: %(default)s)")
     b.add_argument("--data-dir", help="folder with MNIST/raw (else the offline digits stand in)")
-    b.add_argument("--device", default="auto")
+    b.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
     b.add_argument("--models", help="comma-separated subset (default: mlp, cnn and the five sequence models)")
     b.add_argument("--no-sequences", action="store_true", help="image models only")
     b.add_argument("--seed-reference", metavar="PYTHON",
                    help="also run the notebook's code with this Python interpreter (needs seaborn etc.)")
-    b.add_argument("--reference-script", metavar="PATH", default="../shared/bench/seed_reference.py")
+    b.add_argument("--reference-script", metavar="PATH", default="../shared/bench/seed_reference.py",
+                   help="the script that runs the notebook's code, with --seed-reference (default: %(default)s)")
     b.set_defaults(func=cmd_bench)
 
     r = sub.add_parser("report", help="(re)build the HTML report of run/comparison/explain directories")
