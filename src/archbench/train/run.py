@@ -273,7 +273,8 @@ def finish(trainer: Trainer, cfg: TrainConfig, rt: Runtime, bundle: DataBundle, 
     write_layer_summary(trainer.raw, bundle, run_dir)
     write_rows_csv(run_dir / "history.csv", history)
     write_predictions(run_dir, test, bundle)
-    figures = write_run_figures(run_dir, history, test, bundle, model=cfg.model)
+    figures = write_run_figures(run_dir, history, test, bundle, model=cfg.model, kept_epoch=metrics["best_epoch"],
+                                label_smoothing=cfg.label_smoothing or 0.0)
     write_json(run_dir / "metrics.json", metrics)
     write_json(run_dir / "figures.json", figures)
     build_report_quietly(run_dir)
@@ -344,14 +345,18 @@ def write_predictions(run_dir: Path, test: Dict[str, Any], bundle: DataBundle) -
     atomic_write_text(run_dir / "predictions.csv", buf.getvalue())
 
 
-def write_run_figures(run_dir: Path, history, test, bundle: DataBundle, model: str = "model") -> List[Dict[str, str]]:
+def write_run_figures(run_dir: Path, history, test, bundle: DataBundle, model: str = "model",
+                      kept_epoch: Optional[int] = None, label_smoothing: float = 0.0) -> List[Dict[str, str]]:
     from ..viz.history import plot_confusion, plot_history
     from ..viz.report_text import classification_report_text
 
-    figures = [{"file": "history.png", "title": "Training history",
-                "caption": "Loss and accuracy per epoch. Validation loss rising while training loss falls is "
-                           "overfitting; the marker shows the epoch whose weights were kept."}]
-    plot_history(history, run_dir / "history.png")
+    caption = ("Loss and accuracy per epoch. Validation loss rising while training loss falls is overfitting; "
+               "the marker shows the epoch whose weights were kept.")
+    if label_smoothing:
+        caption += (f" Training loss is against targets smoothed by {label_smoothing:g} (label smoothing), "
+                    "validation loss against the true labels, so the curves sit apart by design.")
+    figures = [{"file": "history.png", "title": "Training history", "caption": caption}]
+    plot_history(history, run_dir / "history.png", kept_epoch=kept_epoch, label_smoothing=label_smoothing)
     if "predictions" in test:
         plot_confusion(test["targets"], test["predictions"], bundle.class_names, run_dir / "confusion.png")
         figures.append({"file": "confusion.png", "title": "Confusion matrix (test)",

@@ -3,7 +3,7 @@ plot_confusion_matrix), drawn with matplotlib's Agg backend."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -17,18 +17,29 @@ def _plt():
     return plt
 
 
-def plot_history(history: List[Dict], out: Path, title: str = "") -> None:
+def plot_history(history: List[Dict], out: Path, title: str = "", kept_epoch: Optional[int] = None,
+                 label_smoothing: float = 0.0) -> List[str]:
+    """Loss, accuracy (classification) and learning rate per epoch. ``kept_epoch`` (1-based) is the epoch
+    whose weights the run kept; without it, the epoch of lowest validation loss is marked. Returns the
+    loss panel's legend entries."""
     plt = _plt()
     epochs = [r["epoch"] for r in history]
     has_acc = "val_acc" in history[0]
     fig, axes = plt.subplots(1, 3 if has_acc else 2, figsize=(15 if has_acc else 10, 4.2))
     ax = axes[0]
-    ax.plot(epochs, [r["train_loss"] for r in history], "o-", ms=3, label="train")
+    # with label smoothing the training loss is measured against the smoothed targets and cannot fall
+    # near 0, while validation loss is against the true labels: say so, or the gap reads as a bug
+    train_label = f"train (targets smoothed by {label_smoothing:g})" if label_smoothing else "train"
+    ax.plot(epochs, [r["train_loss"] for r in history], "o-", ms=3, label=train_label)
     ax.plot(epochs, [r["val_loss"] for r in history], "o-", ms=3, label="validation")
-    best = int(np.argmin([r["val_loss"] for r in history]))
-    ax.axvline(epochs[best], color="0.6", ls="--", lw=1, label=f"best val loss (epoch {epochs[best]})")
+    if kept_epoch is None:
+        kept_epoch = epochs[int(np.argmin([r["val_loss"] for r in history]))]
+        marker = f"lowest val loss (epoch {kept_epoch})"
+    else:
+        marker = f"weights kept (epoch {kept_epoch})"
+    ax.axvline(kept_epoch, color="0.6", ls="--", lw=1, label=marker)
     ax.set(xlabel="epoch", ylabel="loss", title="Loss")
-    ax.legend()
+    legend = [t.get_text() for t in ax.legend().get_texts()]
     if has_acc:
         ax = axes[1]
         ax.plot(epochs, [100 * r["train_acc"] for r in history], "o-", ms=3, label="train")
@@ -49,6 +60,7 @@ def plot_history(history: List[Dict], out: Path, title: str = "") -> None:
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
+    return legend
 
 
 def confusion_matrix(targets, predictions, n: int) -> np.ndarray:
