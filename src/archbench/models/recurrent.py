@@ -192,7 +192,10 @@ class BiRNNNet(RecurrentNet):
 
 
 @register_model("lstm", KINDS, "recurrent", "LSTM, last hidden state -> LayerNorm -> dropout -> linear",
-                recipe=RECURRENT_RECIPE, search_space=SEARCH_SPACE)
+                # seq-sum: one layer, not the notebook's two. A running sum needs one layer of keep-gates; the
+                # second only adds a stage to get wrong. Validation 99.57% against 99.25%, mean of data seeds
+                # 0-4 (higher on each), in two thirds of the time (4.5 s against 6.8 s, one thread)
+                recipe={**RECURRENT_RECIPE, "seq-sum": dict(num_layers=1)}, search_space=SEARCH_SPACE)
 class LSTMNet(RecurrentNet):
     def __init__(self, meta, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.0, pooling: str = "last",
                  impl: str = "fused", embed_dim: int = 64):
@@ -212,8 +215,10 @@ class GRUNet(RecurrentNet):
                 "LSTM + multi-head self-attention, residual, LayerNorm, mean pooling (the notebook's 6.2)",
                 # seq-sum: the label is a function of the whole sum, which the last step holds; the mean over
                 # steps of running sums weighs early inputs more (val 99.5% vs 98.5%, and no dropout on 3,500
-                # noise-free examples)
-                recipe={**RECURRENT_RECIPE, "seq-sum": dict(pooling="last", dropout=0.0)}, search_space={**SEARCH_SPACE, "num_heads": ("choice", [1, 2, 4, 8])})
+                # noise-free examples). One LSTM layer, as for lstm: validation 99.23% against 99.09%, mean of data
+                # seeds 0-4 (higher on three, lower on one), in two thirds of the time (14.8 s against 22.2 s)
+                recipe={**RECURRENT_RECIPE, "seq-sum": dict(pooling="last", dropout=0.0, num_layers=1)},
+                search_space={**SEARCH_SPACE, "num_heads": ("choice", [1, 2, 4, 8])})
 class LSTMAttentionNet(RecurrentNet):
     def __init__(self, meta, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.1, num_heads: int = 4,
                  pooling: str = "mean", impl: str = "fused", embed_dim: int = 64):
