@@ -18,12 +18,14 @@ import torch.distributed as dist
 from ..errors import UsageError
 
 FAST_BF16_FAMILIES = ("mlp", "cnn", "resnet")  # where CPU bf16 autocast is both faster and as accurate
-# oneDNN's bf16 LSTM kernel: 1.8x less CPU time per seq-sum epoch at the same accuracy (99.2% vs 99.1%).
+# oneDNN's bf16 LSTM kernel: 1.8x less CPU time per seq-sum epoch at the same accuracy (99.2% vs 99.1%;
+# measured when the lstm recipe had two layers).
 # lstm-attn in bf16 (its attention kept in fp32, see models/attention.fused_attention) is only 1.2x faster
 # per epoch at 2 threads, and its accuracy is not clearly kept: validation 99.07% vs 99.09% in fp32, test
 # 98.96% vs 99.12%, means over seq-sum data seeds 0-4 (`compare lstm-attn --data seq-sum --sweep
 # data_seed=0,1,2,3,4 --precision bf16 --threads 1`; fp32: the README's five-draw table), so auto leaves
-# it in fp32. The GRU and the transformer are no faster in bf16 on CPU; forecasts (regression) stay fp32.
+# it in fp32 (measured with two LSTM layers). The GRU and the transformer are no faster in bf16 on CPU;
+# forecasts (regression) stay fp32.
 FAST_BF16_SEQUENCE_MODELS = ("lstm",)
 
 
