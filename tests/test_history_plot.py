@@ -31,7 +31,8 @@ def test_run_marks_the_epoch_kept_by_val_acc(tmp_path):
                       label_smoothing=0.1, progress="none", out=str(tmp_path / "run"))
     res = train(cfg)
     metrics = json.loads((res.run_dir / "metrics.json").read_text())
-    val_acc = [float(r["val_acc"]) for r in csv.DictReader(open(res.run_dir / "history.csv"))]
+    rows = csv.DictReader((res.run_dir / "history.csv").read_text().splitlines())
+    val_acc = [float(r["val_acc"]) for r in rows]
     assert metrics["best_epoch"] == val_acc.index(max(val_acc)) + 1
     caption = json.loads((res.run_dir / "figures.json").read_text())[0]["caption"]
     assert "smoothed by 0.1" in caption

@@ -31,9 +31,9 @@ IMPLS = ("fused", "scratch")
 # Training defaults. seq-sum (5000 x 50, 3500 training sequences), test accuracy with these recipes, mean
 # +- std over data seeds 0-4 (`compare ... --sweep data_seed=0,1,2,3,4`, 2 threads): rnn 98.00 +- 0.37
 # (30 epochs), birnn 98.77 +- 0.46, lstm 99.31 +- 0.26 (one layer, bf16), gru 99.17 +- 0.29, lstm-attn
-# 99.12 +- 0.35 (one layer), transformer 99.65 +- 0.20 (transformer.py). One test error is 0.13 points. The label is sign(sum), so a
-# model that adds its inputs with equal weights is exact: the recipes were chosen on validation accuracy,
-# never on test.
+# 99.12 +- 0.35 (one layer), transformer 99.65 +- 0.20 (transformer.py). One test error is 0.13 points.
+# The label is sign(sum), so a model that adds its inputs with equal weights is exact: the recipes were
+# chosen on validation accuracy, never on test.
 RECURRENT_RECIPE: Dict[str, Dict] = {
     # adding problem at length 200: lstm and gru find the two markers only after ~800 optimiser steps
     # (epoch 14-17 of 60; with 15 or 30 epochs they end at chance or 92%): 60 epochs give lstm 98.3% and
@@ -215,8 +215,9 @@ class GRUNet(RecurrentNet):
                 "LSTM + multi-head self-attention, residual, LayerNorm, mean pooling (the notebook's 6.2)",
                 # seq-sum: the label is a function of the whole sum, which the last step holds; the mean over
                 # steps of running sums weighs early inputs more (val 99.5% vs 98.5%, and no dropout on 3,500
-                # noise-free examples). One LSTM layer, as for lstm: validation 99.23% against 99.09%, mean of data
-                # seeds 0-4 (higher on three, lower on one), in two thirds of the time (14.8 s against 22.2 s)
+                # noise-free examples). One LSTM layer, as for lstm: validation 99.23% against 99.09%, mean
+                # of data seeds 0-4 (higher on three, equal on one, lower on one), in two thirds of the time
+                # (14.8 s against 22.2 s)
                 recipe={**RECURRENT_RECIPE, "seq-sum": dict(pooling="last", dropout=0.0, num_layers=1)},
                 search_space={**SEARCH_SPACE, "num_heads": ("choice", [1, 2, 4, 8])})
 class LSTMAttentionNet(RecurrentNet):
