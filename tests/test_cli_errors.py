@@ -24,6 +24,13 @@ USAGE = [
     (["train", "lstm", "--data", "seq-sum", "--set", "data_seed=a"], "data_seed must be a whole number"),
     # the last value of a grid is checked before the first run trains
     (["compare", "lstm", "--data", "seq-sum", "--sweep", "data_seed=0,b"], "data_seed must be a whole number"),
+    # model hyperparameters and data options are checked against their annotations before anything is built
+    (["train", "lstm", "--data", "seq-sum", "--set", "hidden_size=big"], "hidden_size must be a whole number, got 'big'"),
+    (["train", "lstm", "--data", "seq-sum", "--set", "num_layers=1.5"], "num_layers must be a whole number"),
+    (["train", "lstm", "--data", "seq-sum", "--set", "dropout=high"], "dropout must be a number"),
+    (["train", "lstm", "--data", "seq-sum", "--set", "pooling=3"], "pooling must be text"),
+    (["compare", "lstm", "gru", "--data", "seq-sum", "--sweep", "seq_len=50,100", "--set", "n_samples=two"],
+     "n_samples must be a whole number"),
 ]
 
 
@@ -110,3 +117,20 @@ def test_help_is_fast_and_explains_every_command():
         assert cmd in res.stdout
         sub = run_cli(cmd, "--help")
         assert sub.returncode == 0 and "usage:" in sub.stdout
+
+
+def test_set_values_are_checked_against_annotations():
+    import inspect
+
+    from archbench.errors import UsageError
+    from archbench.registry import check_types
+
+    def f(*, n: int = 1, p: float = 0.5, on: bool = False, name: str = "a", k: "Optional[int]" = None, any_=None):
+        pass
+
+    sig = inspect.signature(f)
+    check_types(dict(n=3, p=1, on=True, name="b", k=None, any_=[1, "x"]), sig)  # ints pass as floats
+    check_types(dict(k=4, unknown="left to the function"), sig)
+    for bad in (dict(n=True), dict(n=2.0), dict(p="x"), dict(on=1), dict(name=3), dict(k="x")):
+        with pytest.raises(UsageError):
+            check_types(bad, sig)

@@ -99,7 +99,6 @@ def cmd_train(args) -> int:
     if args.nproc and args.nproc > 1:
         # a resumed run takes its device from its config.json: its ranks check it themselves
         return launch_torchrun(args.nproc, None if args.resume else args.device or "auto")
-    from .config import TrainConfig
     from .train.run import resume_run, train
 
     if args.resume:
@@ -112,6 +111,14 @@ def cmd_train(args) -> int:
                              f"{', '.join(changed)} (only {', '.join(RESUME_RUNTIME)}): start a new run instead")
         resume_run(args.resume, settings)
         return 0
+    train(*train_request(args))
+    return 0
+
+
+def train_request(args):
+    """`archbench train` arguments -> (TrainConfig with model, data and out; the other settings)."""
+    from .config import TrainConfig
+
     settings = collect_settings(args)
     model = args.model or settings.get("model")  # a --config file may name it
     settings.pop("model", None)
@@ -119,8 +126,7 @@ def cmd_train(args) -> int:
         raise UsageError("name a MODEL to train (see `archbench models`) or --resume RUN_DIR")
     cfg = TrainConfig(model=model, data=args.data or settings.pop("data", "digits"), out=args.out)
     settings.pop("data", None)
-    train(cfg, settings)
-    return 0
+    return cfg, settings
 
 
 def launch_torchrun(nproc: int, device: Optional[str] = None) -> int:
@@ -217,15 +223,9 @@ def cmd_compare(args) -> int:
     from datetime import datetime
     from pathlib import Path
 
-    from .compare import Plan, compare, pair_models, parse_budget, parse_seeds, parse_sweep
+    from .compare import compare
 
-    settings = settings_without_data(args)
-    seeds = parse_seeds(args.seeds, args.repeats, default=int(settings.pop("seed", 0)))
-    budget = parse_budget(args.budget)
-    if budget and "epochs" in settings:
-        raise UsageError("give --budget or --epochs, not both")
-    key, values = parse_sweep(args.sweep)
-    plan = Plan(pair_models(args.models, args.data or []), seeds, budget, key, values)
+    plan, settings = compare_request(args)
     out = Path(args.out) if args.out else Path("runs") / f"compare-{datetime.now():%Y%m%d-%H%M%S}"
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
@@ -234,6 +234,19 @@ def cmd_compare(args) -> int:
     print((out / "significance.md").read_text().split("\n", 1)[1].strip() + "\n")
     print(f"report: {(out / 'report.html').resolve()}")
     return 0
+
+
+def compare_request(args):
+    """`archbench compare` arguments -> (Plan, the settings every run gets)."""
+    from .compare import Plan, pair_models, parse_budget, parse_seeds, parse_sweep
+
+    settings = settings_without_data(args)
+    seeds = parse_seeds(args.seeds, args.repeats, default=int(settings.pop("seed", 0)))
+    budget = parse_budget(args.budget)
+    if budget and "epochs" in settings:
+        raise UsageError("give --budget or --epochs, not both")
+    key, values = parse_sweep(args.sweep)
+    return Plan(pair_models(args.models, args.data or []), seeds, budget, key, values), settings
 
 
 def cmd_fundamentals(args) -> int:

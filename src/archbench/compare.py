@@ -160,12 +160,7 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
     from .data import load_data
     from .train.run import BASELINES, marker, resolve_config, train, write_json
 
-    settings = settings_for_pairs(plan, settings)
-    sweepable = {pair: pair_settings(*pair) for pair in plan.pairs}
-    for data, model, seed, value in plan.runs():  # a bad value late in a grid must not cost the runs before it
-        if model not in BASELINES:
-            resolve_config(TrainConfig(model=model, data=data),
-                           copy.deepcopy(run_overrides(plan, settings, sweepable, data, model, seed, value)))
+    settings, sweepable = check_plan(plan, settings)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "archbench.json", marker("comparison", comparison_title(plan)))
     # a row dict; or (future, label, base) while a worker trains it; or ("same as", index, base) for a
@@ -226,6 +221,20 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
                                          "seconds": round(time.perf_counter() - t_all, 2), "jobs": jobs})
     write_outputs(out, rows, plan)
     return {"rows": rows, "out": out}
+
+
+def check_plan(plan: Plan, settings: Dict[str, Any]):
+    """Resolve every run's config before the first trains: a bad value late in a grid must not cost the
+    runs before it. Returns (settings per (data, model) pair, the keys each pair takes)."""
+    from .train.run import BASELINES, resolve_config
+
+    settings = settings_for_pairs(plan, settings)
+    sweepable = {pair: pair_settings(*pair) for pair in plan.pairs}
+    for data, model, seed, value in plan.runs():
+        if model not in BASELINES:
+            resolve_config(TrainConfig(model=model, data=data),
+                           copy.deepcopy(run_overrides(plan, settings, sweepable, data, model, seed, value)))
+    return settings, sweepable
 
 
 def run_overrides(plan: Plan, settings, sweepable, data: str, model: str, seed: int, value: Any) -> Dict[str, Any]:

@@ -13,6 +13,7 @@ Run directory (``--out DIR``, default ``runs/<model>-<data>-<time>``)::
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import json
 import platform
@@ -31,6 +32,7 @@ from ..data import dataset_entry, load_data
 from ..data.base import DataBundle
 from ..errors import CheckpointError, UsageError
 from ..models import build_model, check_fits, model_entry
+from ..registry import check_types
 from .checkpoint import atomic_write_text, load_model, save_model
 from .loop import CHECKPOINT, Trainer, evaluate
 from .runtime import Runtime, init_distributed, resolve_precision, seed_everything, set_threads
@@ -50,6 +52,8 @@ def resolve_config(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None)
     entry = model_entry(cfg.model)
     data = dataset_entry(cfg.data)
     route(cfg, overrides or {}, entry.hparams(), data.options())
+    check_types(cfg.model_args, inspect.signature(entry.cls.__init__))
+    check_types(cfg.data_args, inspect.signature(data.loader))
     if data.kind not in entry.kinds:
         raise UsageError(f"model {cfg.model!r} does not take {data.kind} data ({cfg.data}); it takes: {', '.join(entry.kinds)}")
     apply_recipe(cfg, entry.recipe_for(cfg.data, data.kind), entry.hparams())
