@@ -31,6 +31,15 @@ USAGE = [
     (["train", "lstm", "--data", "seq-sum", "--set", "pooling=3"], "pooling must be text"),
     (["compare", "lstm", "gru", "--data", "seq-sum", "--sweep", "seq_len=50,100", "--set", "n_samples=two"],
      "n_samples must be a whole number"),
+    (["train", "mlp", "--set", "grad_clip=abc"], "grad_clip must be a number"),
+    (["train", "mlp", "--threads", "-1"], "threads must be positive"),
+    (["train", "mlp", "--set", "max_steps=-1"], "max_steps must be positive"),
+    # sizes a layer cannot take: the model's own complaint, as a usage error
+    (["summary", "gru", "--data", "seq-sum", "--set", "hidden_size=0"], "cannot be built with hidden_size=0"),
+    (["summary", "transformer", "--data", "seq-sum", "--set", "num_heads=0"], "cannot be built with num_heads=0"),
+    (["predict", "no-such-run", "x.png", "--top", "0"], "--top: must be at least 1"),
+    (["gradients", "gru", "--samples", "0"], "--samples: must be at least 1"),
+    (["compare", "mlp", "--repeats", "0"], "--repeats: must be at least 1"),
 ]
 
 
@@ -125,12 +134,40 @@ def test_set_values_are_checked_against_annotations():
     from archbench.errors import UsageError
     from archbench.registry import check_types
 
-    def f(*, n: int = 1, p: float = 0.5, on: bool = False, name: str = "a", k: "Optional[int]" = None, any_=None):
+    from typing import Optional
+
+    # real annotations, and the strings that `from __future__ import annotations` leaves
+    def f(*, n: int = 1, p: float = 0.5, on: bool = False, name: str = "a", k: Optional[int] = None,
+          m: "Optional[float]" = None, s: "int" = 0, any_=None):
         pass
 
     sig = inspect.signature(f)
-    check_types(dict(n=3, p=1, on=True, name="b", k=None, any_=[1, "x"]), sig)  # ints pass as floats
-    check_types(dict(k=4, unknown="left to the function"), sig)
-    for bad in (dict(n=True), dict(n=2.0), dict(p="x"), dict(on=1), dict(name=3), dict(k="x")):
+    check_types(dict(n=3, p=1, on=True, name="b", k=None, m=None, s=2, any_=[1, "x"]), sig)  # ints pass as floats
+    check_types(dict(k=4, m=0.5, unknown="left to the function"), sig)
+    for bad in (dict(n=True), dict(n=2.0), dict(p="x"), dict(on=1), dict(name=3), dict(k="x"), dict(m="x"),
+                dict(s="2")):
         with pytest.raises(UsageError):
             check_types(bad, sig)
+
+
+@pytest.mark.parametrize("args", [["fundamentals"], ["compare", "mlp", "--epochs", "1"],
+                                  ["gradients", "gru", "--data", "seq-sum", "--set", "n_samples=100"]])
+def test_out_never_writes_over_another_kind_of_directory(args, tmp_path):
+    """`explain RUN --out RUN` once replaced the run's marker and page: `evaluate` then refused the run."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "archbench.json").write_text('{"type": "run", "title": "mlp on digits"}')
+    (run / "report.html").write_text("the run's page")
+    res = run_cli(*args, "--out", run)
+    assert res.returncode == 2 and "already holds an archbench run directory" in res.stderr, res.stderr
+    assert sorted(p.name for p in run.iterdir()) == ["archbench.json", "report.html"]
+    assert (run / "report.html").read_text() == "the run's page"
+
+
+def test_out_that_is_a_file_or_cannot_be_made(tmp_path):
+    f = tmp_path / "a-file"
+    f.write_text("x")
+    res = run_cli("fundamentals", "--out", f)
+    assert res.returncode == 2 and "is a file, not a folder" in res.stderr
+    res = run_cli("fundamentals", "--out", f / "sub")
+    assert res.returncode == 2 and "cannot create --out" in res.stderr and "Traceback" not in res.stderr

@@ -99,3 +99,26 @@ def test_bow_baseline_in_compare(tmp_path):
     assert "| imdb | bow |" in table and "| imdb | gru |" in table
     m = json.loads((out / "runs" / "imdb" / "bow-s0" / "metrics.json").read_text())
     assert m["test_accuracy"] == 1.0  # the tiny reviews are separable by their words
+
+
+@pytest.mark.parametrize("file,text,needle", [
+    ("archbench.json", "null", "expected a JSON object"),
+    ("archbench.json", "{}", "names no directory type"),
+    ("config.json", "[]", "expected a JSON object"),
+    ("config.json", "{}", "no training settings"),
+    ("model.json", "{}", "no 'name'"),
+])
+def test_damaged_json_in_a_run_is_one_line_and_loses_nothing(digits_run, tmp_path, file, text, needle):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(digits_run, run)
+    (run / file).write_text(text)
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    # a finished run's resume reads archbench.json, config.json and metrics.json, not model.json
+    commands = [["evaluate", run]] + ([] if file == "model.json" else [["train", "--resume", run]])
+    for args in commands:
+        res = run_cli(*args)
+        assert res.returncode != 0 and needle in res.stderr, (args, res.stderr)
+        assert "Traceback" not in res.stderr and "ARCHBENCH_DEBUG" not in res.stderr
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before

@@ -80,6 +80,17 @@ FLAG_FIELDS = ("data_dir", "data_seed", "epochs", "batch_size", "lr", "optimizer
 RESUME_RUNTIME = ("device", "threads", "progress")  # how to run: a resumed run may change these, nothing else
 
 
+def at_least_one(text: str) -> int:
+    """argparse type for counts (--top, --samples, --examples, --repeats)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
 def collect_settings(args) -> dict:
     """--config file < flags < --set, as one dict of raw settings."""
     from .config import load_config_file, parse_sets
@@ -182,7 +193,8 @@ def cmd_predict(args) -> int:
         print(json.dumps(rows, indent=2))
     else:
         for r in rows:
-            print(f"{r['input']}: {r['label']} ({100 * r['probability']:.1f}%)")
+            others = ", ".join(f"{t['label']} {100 * t['probability']:.1f}%" for t in r["top"][1:])
+            print(f"{r['input']}: {r['label']} ({100 * r['probability']:.1f}%)" + (f"; then {others}" if others else ""))
     return 0
 
 
@@ -370,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("run_dir")
     pr.add_argument("inputs", nargs="*", metavar="IMAGE", help="image files")
     pr.add_argument("--text", action="append", help="raw text to classify (text runs); repeatable")
-    pr.add_argument("--top", type=int, default=1, help="show the top K classes")
+    pr.add_argument("--top", type=at_least_one, default=1, help="show the top K classes")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=cmd_predict)
 
@@ -382,7 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("models", nargs="*", metavar="MODEL")
     c.add_argument("--out", metavar="DIR", help="comparison directory (default runs/compare-TIME)")
     c.add_argument("--seeds", metavar="S1,S2,...", help="train every model once per seed (mean ± std, paired tests)")
-    c.add_argument("--repeats", type=int, metavar="N", help="same as --seeds 0,1,...,N-1")
+    c.add_argument("--repeats", type=at_least_one, metavar="N", help="same as --seeds 0,1,...,N-1")
     c.add_argument("--budget", metavar="epochs=N|seconds=S|steps=K", help="the same training budget for every model")
     c.add_argument("--sweep", metavar="KEY=V1,V2,...",
                    help="run the grid over one setting, e.g. seq_len=50,100,200; data_seed=0,1,2,3,4 repeats the "
@@ -401,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("explain", help="what a trained model shows: filters, feature maps, attention, gradients")
     x.add_argument("run_dir")
     x.add_argument("--out", metavar="DIR", help="default RUN_DIR/explain")
-    x.add_argument("--examples", type=int, default=8, help="how many test examples to draw")
+    x.add_argument("--examples", type=at_least_one, default=8, help="how many test examples to draw")
     x.set_defaults(func=cmd_explain)
 
     gr = sub.add_parser("gradients", help="gradient magnitudes per parameter and per time step (vanishing gradients)")
@@ -409,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--data", default=None, help="data set (default seq-sum); ignored for run directories")
     gr.add_argument("--data-dir", metavar="DIR", help="folder with a pre-downloaded copy")
     gr.add_argument("--out", default="runs/gradients", metavar="DIR")
-    gr.add_argument("--samples", type=int, default=256, help="training examples in the study batch")
+    gr.add_argument("--samples", type=at_least_one, default=256, help="training examples in the study batch")
     gr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     gr.add_argument("--config", help=argparse.SUPPRESS)
     gr.set_defaults(func=cmd_gradients)

@@ -64,9 +64,9 @@ class Plan:
 
 
 def parse_seeds(seeds: Optional[str], repeats: Optional[int], default: int = 0) -> List[int]:
-    if seeds and repeats:
+    if seeds and repeats is not None:
         raise UsageError("give --seeds or --repeats, not both")
-    if repeats:
+    if repeats is not None:
         if repeats < 1:
             raise UsageError("--repeats must be at least 1")
         return list(range(repeats))
@@ -158,10 +158,10 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
     them: small sequence models use one core badly, so two one-thread runs finish sooner than two
     two-thread runs in turn (results then match a ``--threads 1`` run, not the default one)."""
     from .data import load_data
-    from .train.run import BASELINES, marker, resolve_config, train, write_json
+    from .train.run import BASELINES, marker, open_out_dir, resolve_config, train, write_json
 
     settings, sweepable = check_plan(plan, settings)
-    out.mkdir(parents=True, exist_ok=True)
+    open_out_dir(out, "comparison")
     write_json(out / "archbench.json", marker("comparison", comparison_title(plan)))
     # a row dict; or (future, label, base) while a worker trains it; or ("same as", index, base) for a
     # pair the swept setting means nothing to

@@ -8,6 +8,7 @@ the data set's options; anything else is an error that lists the valid keys.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import math
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from .errors import UsageError
-from .registry import check_choice
+from .registry import check_choice, check_types
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
 SCHEDULERS = ("none", "step", "exponential", "cosine", "plateau", "onecycle", "cosine-restarts")
@@ -149,6 +150,8 @@ def apply_recipe(cfg: TrainConfig, recipe: Dict[str, Any], model_hparams=()) -> 
 
 
 def validate(cfg: TrainConfig) -> None:
+    fields = {k: getattr(cfg, k) for k in FIELDS if k != "lr"}  # lr may also be "auto"
+    check_types(fields, inspect.signature(TrainConfig))
     check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
     check_choice("scheduler", cfg.scheduler, SCHEDULERS)
     check_choice("precision", cfg.precision, PRECISIONS)
@@ -169,6 +172,12 @@ def validate(cfg: TrainConfig) -> None:
         raise UsageError(f"--patience must be 0 (off) or a positive number of epochs, got {cfg.patience!r}")
     if cfg.weight_decay < 0 or not 0 <= cfg.label_smoothing < 1:
         raise UsageError("weight_decay must be >= 0 and label_smoothing in [0, 1)")
+    for k in ("eval_batch_size", "max_seconds", "max_steps", "threads"):
+        if getattr(cfg, k) is not None and getattr(cfg, k) <= 0:
+            raise UsageError(f"{k} must be positive, got {getattr(cfg, k)!r}")
+    for k in ("grad_clip", "min_delta", "momentum", "checkpoint_every"):  # checkpoint_every 0: every step
+        if getattr(cfg, k) is not None and getattr(cfg, k) < 0:
+            raise UsageError(f"{k} must be >= 0, got {getattr(cfg, k)!r}")
     if cfg.target_accuracy is not None and not 0 < cfg.target_accuracy <= 1:
         raise UsageError(f"--target-accuracy is a fraction in (0, 1], got {cfg.target_accuracy}")
 

@@ -139,7 +139,9 @@ def tune(cfg: TrainConfig, overrides: Optional[Dict[str, Any]], trials: int, out
     regression = dataset_entry(cfg.data).kind == "forecast"
     metric, direction = ("val_loss", "minimize") if regression else ("val_acc", "maximize")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from .train.run import open_out_dir
+
+    open_out_dir(out_dir, "tune")
     db = out_dir / "study.db"
     storage = optuna.storages.RDBStorage(f"sqlite:///{db.resolve()}")
     identity = {"model": cfg.model, "data": cfg.data, "metric": metric,

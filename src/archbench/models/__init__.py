@@ -94,7 +94,12 @@ def build_model(name: str, meta: Dict[str, Any], **hparams) -> nn.Module:
         raise UsageError(
             f"model {name!r} has no hyperparameter {', '.join(bad)}; valid: {', '.join(sorted(valid)) or 'none'}"
         )
-    model = entry.cls(meta, **hparams)
+    try:
+        model = entry.cls(meta, **hparams)
+    except (ValueError, TypeError, RuntimeError, ZeroDivisionError) as e:  # sizes the layers cannot take
+        given = ", ".join(f"{k}={v!r}" for k, v in hparams.items())
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise UsageError(f"model {name!r} cannot be built with {given or 'its defaults'}: {msg}") from None
     model.arch = {"name": name, "meta": dict(meta), "hparams": {**valid, **hparams}}
     return model
 

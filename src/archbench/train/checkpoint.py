@@ -19,7 +19,7 @@ from typing import Any, Dict, Tuple
 import torch
 import torch.nn as nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, UsageError
 
 FORMAT = "archbench-checkpoint-1"
 
@@ -162,7 +162,9 @@ def load_model(directory: Path, name: str = "model", device="cpu") -> nn.Module:
     try:
         arch = json.loads(arch_path.read_text())
         model = build_model(arch["name"], arch["meta"], **arch.get("hparams", {}))
-    except (ValueError, KeyError, TypeError) as e:
+    except KeyError as e:
+        raise CheckpointError(f"{arch_path} is damaged (no {e})") from None
+    except (ValueError, TypeError, AttributeError, UsageError) as e:
         raise CheckpointError(f"{arch_path} is damaged: {e}") from None
     try:
         state = load_file(str(weights_path))

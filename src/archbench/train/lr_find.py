@@ -207,7 +207,9 @@ def write_lr_find(out_dir: Path, result: Dict[str, Any], cfg: TrainConfig) -> No
     from .run import marker, write_json
     from .checkpoint import atomic_write_text
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    from .run import open_out_dir
+
+    open_out_dir(out_dir, "lr-find")
     title = f"Learning-rate range test: {cfg.model} on {cfg.data}"
     write_json(out_dir / "archbench.json", marker("lr-find", title))
     buf = io.StringIO()

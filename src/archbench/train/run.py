@@ -99,6 +99,28 @@ def marker(kind: str, title: str) -> Dict[str, Any]:
             "version": __version__}
 
 
+def open_out_dir(out: Path, kind: str) -> Path:
+    """Create OUT for an archbench KIND directory ("run", "explain", ...). Refuses a file, and a folder
+    that already holds another kind's outputs: `explain RUN --out RUN` would replace the run's
+    report and marker and leave a run that `evaluate` no longer recognises. The same kind is rewritten."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder")
+    marker_file = out / "archbench.json"
+    if marker_file.is_file():
+        try:
+            held = read_json_object(marker_file).get("type")
+        except CheckpointError:
+            held = "unreadable"
+        if held != kind:
+            raise UsageError(f"--out {out} already holds an archbench {held} directory; choose another folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create --out {out}: {e.strerror or e}") from None
+    return out
+
+
 def prepare(cfg: TrainConfig, rt: Runtime, bundle: Optional[DataBundle] = None):
     """Data and model for a resolved config (deterministic for cfg.data_seed and cfg.seed)."""
     if bundle is None:
@@ -142,8 +164,8 @@ def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: 
     run_dir = Path(resume) if resume is not None else Path(cfg.out) if cfg.out else default_run_dir(cfg)
     writing = write and rt.is_main
     if writing:
-        run_dir.mkdir(parents=True, exist_ok=True)
         if resume is None:
+            open_out_dir(run_dir, "run")
             write_json(run_dir / "archbench.json", marker("run", f"{cfg.model} on {cfg.data}"))
         config = {
             "train": cfg.to_dict(),
@@ -222,7 +244,7 @@ def train_baseline(cfg: TrainConfig, overrides: Dict[str, Any], write: bool = Tr
                "params": (res["params"]["features"] + 1) * max(bundle.num_classes - 1, 1), "settings": res["params"]}
     run_dir = Path(cfg.out) if cfg.out else default_run_dir(cfg)
     if write:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        open_out_dir(run_dir, "run")
         write_json(run_dir / "archbench.json", marker("run", f"bow on {cfg.data}"))
         write_json(run_dir / "config.json", {"train": cfg.to_dict(), "model": {"name": "bow", "summary": BASELINES["bow"]},
                                              "data": bundle.describe(), "versions": versions()})
@@ -406,20 +428,32 @@ def build_report_quietly(directory: Path) -> None:
 
 # ---------------------------------------------------------------- reading runs back
 
+def read_json_object(path: Path) -> Dict[str, Any]:
+    """A run directory's JSON file, which must hold an object; FileNotFoundError passes through."""
+    try:
+        d = json.loads(Path(path).read_text())
+    except ValueError as e:  # not JSON, or not UTF-8
+        raise CheckpointError(f"{path} is damaged ({str(e).splitlines()[0][:80]})") from None
+    if not isinstance(d, dict):
+        raise CheckpointError(f"{path} is damaged (expected a JSON object, found {type(d).__name__})")
+    return d
+
+
 def read_run_config(run_dir: Path) -> Dict[str, Any]:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise CheckpointError(f"{run_dir} is not a directory")
     marker_path, cfg_path = run_dir / "archbench.json", run_dir / "config.json"
     try:
-        kind = json.loads(marker_path.read_text()).get("type")
-        config = json.loads(cfg_path.read_text())
+        kind = read_json_object(marker_path).get("type")
+        config = read_json_object(cfg_path)
     except FileNotFoundError:
         raise CheckpointError(f"{run_dir} is not an archbench run directory (no archbench.json/config.json)") from None
-    except ValueError as e:
-        raise CheckpointError(f"{run_dir}: damaged archbench.json or config.json ({e})") from None
-    if kind != "run" or "train" not in config:
-        raise CheckpointError(f"{run_dir} is an archbench {kind} directory, not a run")
+    if kind != "run":
+        raise CheckpointError(f"{run_dir} is an archbench {kind} directory, not a run" if kind
+                              else f"{marker_path} is damaged (it names no directory type)")
+    if not isinstance(config.get("train"), dict):
+        raise CheckpointError(f"{cfg_path} is damaged (no training settings)")
     return config
 
 
@@ -430,7 +464,7 @@ def resume_run(run_dir: Path, runtime: Optional[Dict[str, Any]] = None) -> Optio
     if not (Path(run_dir) / CHECKPOINT).is_file():
         raise CheckpointError(f"{run_dir} has no {CHECKPOINT} to resume from")
     if (Path(run_dir) / "metrics.json").is_file():
-        stop = json.loads((Path(run_dir) / "metrics.json").read_text()).get("stop_reason", "finished")
+        stop = read_json_object(Path(run_dir) / "metrics.json").get("stop_reason", "finished")
         print(f"{run_dir} is finished ({stop}): nothing to resume; start a new run to train longer", file=sys.stderr)
         return None
     cfg = TrainConfig.from_dict({**config["train"], **(runtime or {})})

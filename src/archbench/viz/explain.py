@@ -441,7 +441,7 @@ def _gradients_section(model: nn.Module, bundle: DataBundle, label: str, doc: _D
 def write_explain(run_dir, out_dir=None, n_examples: int = 8, seed: int = 0, device: str = "cpu") -> Path:
     """Explain the model of a finished run (see the module docstring); returns the output directory."""
     from ..train.checkpoint import atomic_write_text
-    from ..train.run import build_report_quietly, load_run, marker, write_json
+    from ..train.run import build_report_quietly, load_run, marker, open_out_dir, write_json
 
     run_dir = Path(run_dir)
     if n_examples < 1:
@@ -453,7 +453,7 @@ def write_explain(run_dir, out_dir=None, n_examples: int = 8, seed: int = 0, dev
     if not plan:
         raise UsageError(f"explain does not support {name} on {bundle.kind} data ({data}); it supports {SUPPORTED}")
     out = Path(out_dir) if out_dir is not None else run_dir / "explain"
-    out.mkdir(parents=True, exist_ok=True)
+    open_out_dir(out, "explain")
     title = f"What {name} learned on {data}"
     doc = _Doc(out)
     if "conv" in plan or "mlp" in plan:

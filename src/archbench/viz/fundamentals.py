@@ -446,7 +446,9 @@ def write_fundamentals(out_dir: str | Path, progress: bool = True) -> Path:
 def _write(out: Path, progress: bool) -> Path:
     from . import fundamentals_plots as plots
 
-    out.mkdir(parents=True, exist_ok=True)
+    from ..train.run import open_out_dir
+
+    open_out_dir(out, "fundamentals")
     figures: list[dict] = []
     t0 = time.perf_counter()
 

@@ -188,10 +188,10 @@ def _plot_params(results: Dict[str, Dict[str, Any]], path: Path) -> None:
 
 def write_gradient_study(results: Dict[str, Dict[str, Any]], out_dir) -> Path:
     """Tables, figures and the directory's manifest for {label: gradient_study(...)}."""
-    from ..train.run import marker, write_json
+    from ..train.run import marker, open_out_dir, write_json
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    open_out_dir(out, "gradients")
     if not results:
         raise ArchbenchError("the gradient study has no models to write")
 
