@@ -150,7 +150,7 @@ def test_set_values_are_checked_against_annotations():
             check_types(bad, sig)
 
 
-@pytest.mark.parametrize("args", [["fundamentals"], ["compare", "mlp", "--epochs", "1"],
+@pytest.mark.parametrize("args", [["fundamentals"], ["compare", "mlp", "--epochs", "1"], ["lr-find", "mlp"],
                                   ["gradients", "gru", "--data", "seq-sum", "--set", "n_samples=100"]])
 def test_out_never_writes_over_another_kind_of_directory(args, tmp_path):
     """`explain RUN --out RUN` once replaced the run's marker and page: `evaluate` then refused the run."""

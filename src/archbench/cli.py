@@ -280,8 +280,10 @@ def cmd_explain(args) -> int:
 def cmd_gradients(args) -> int:
     from pathlib import Path
 
+    from .train.run import open_out_dir
     from .viz.gradient_cli import gradients_command
 
+    open_out_dir(args.out, "gradients", create=False)
     out = gradients_command(args.models, args.data, settings_without_data(args), Path(args.out), n=args.samples)
     print(f"report: {build_and_locate(out)}")
     return 0
@@ -310,7 +312,9 @@ def cmd_lr_find(args) -> int:
 
     from .config import TrainConfig
     from .train.lr_find import lr_find
+    from .train.run import open_out_dir
 
+    open_out_dir(args.out, "lr-find", create=False)
     settings = settings_without_data(args)
     cfg = TrainConfig(model=args.model, data=args.data or "digits")
     res = lr_find(cfg, settings, out_dir=Path(args.out))

@@ -99,10 +99,11 @@ def marker(kind: str, title: str) -> Dict[str, Any]:
             "version": __version__}
 
 
-def open_out_dir(out: Path, kind: str) -> Path:
+def open_out_dir(out: Path, kind: str, create: bool = True) -> Path:
     """Create OUT for an archbench KIND directory ("run", "explain", ...). Refuses a file, and a folder
     that already holds another kind's outputs: `explain RUN --out RUN` would replace the run's
-    report and marker and leave a run that `evaluate` no longer recognises. The same kind is rewritten."""
+    report and marker and leave a run that `evaluate` no longer recognises. The same kind is rewritten.
+    create=False only checks, so that a command can refuse before its work rather than after it."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a folder")
@@ -114,6 +115,8 @@ def open_out_dir(out: Path, kind: str) -> Path:
             held = "unreadable"
         if held != kind:
             raise UsageError(f"--out {out} already holds an archbench {held} directory; choose another folder")
+    if not create:
+        return out
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
