@@ -171,3 +171,13 @@ def test_out_that_is_a_file_or_cannot_be_made(tmp_path):
     assert res.returncode == 2 and "is a file, not a folder" in res.stderr
     res = run_cli("fundamentals", "--out", f / "sub")
     assert res.returncode == 2 and "cannot create --out" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_new_run_never_replaces_an_interrupted_runs_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "archbench.json").write_text('{"type": "run", "title": "mlp on digits"}')
+    (run / "checkpoint.safetensors").write_bytes(b"the last good checkpoint")
+    res = run_cli("train", "mlp", "--epochs", "1", "--out", run)
+    assert res.returncode == 2 and "--resume" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert (run / "checkpoint.safetensors").read_bytes() == b"the last good checkpoint"
