@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from .errors import UsageError
+from .errors import CheckpointError, UsageError
 from .registry import check_choice, check_types
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
@@ -180,6 +180,20 @@ def validate(cfg: TrainConfig) -> None:
             raise UsageError(f"{k} must be >= 0, got {getattr(cfg, k)!r}")
     if cfg.target_accuracy is not None and not 0 < cfg.target_accuracy <= 1:
         raise UsageError(f"--target-accuracy is a fraction in (0, 1], got {cfg.target_accuracy}")
+
+
+def read_json_object(path: Path) -> Dict[str, Any]:
+    """One of archbench's JSON files (archbench.json, config.json, metrics.json), which must hold an
+    object. FileNotFoundError passes through; anything else unreadable is a CheckpointError."""
+    try:
+        d = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as e:  # unreadable, not UTF-8, or not JSON
+        raise CheckpointError(f"{path} is damaged ({str(e).splitlines()[0][:80]})") from None
+    if not isinstance(d, dict):
+        raise CheckpointError(f"{path} is damaged (expected a JSON object, found {type(d).__name__})")
+    return d
 
 
 def dumps(d: Dict[str, Any]) -> str:

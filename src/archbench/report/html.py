@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from ..config import read_json_object
 from ..errors import ArchbenchError, CheckpointError
 from .html_markup import (csv_to_html, esc, flatten, format_value, key_value_table, markdown_to_html,
                           sentences_to_html, table, url)
@@ -78,13 +79,7 @@ def _read_meta(d: Path) -> Dict[str, Any]:
     f = d / "archbench.json"
     if not f.is_file():
         raise CheckpointError(f"{d} is not an archbench directory (no archbench.json)")
-    try:
-        meta = json.loads(f.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{f} is damaged ({type(e).__name__}: {e})".splitlines()[0]) from None
-    if not isinstance(meta, dict):
-        raise CheckpointError(f"{f} is damaged (expected a JSON object)")
-    return meta
+    return read_json_object(f)
 
 
 def _json(f: Path) -> Any:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import inspect
 import io
-import json
 import platform
 import sys
 import time
@@ -27,7 +26,7 @@ from typing import Any, Callable, Dict, List, Optional
 import torch
 
 from .. import __version__
-from ..config import TrainConfig, apply_recipe, dumps, route, validate
+from ..config import TrainConfig, apply_recipe, dumps, read_json_object, route, validate
 from ..data import dataset_entry, load_data
 from ..data.base import DataBundle
 from ..errors import CheckpointError, UsageError
@@ -430,17 +429,6 @@ def build_report_quietly(directory: Path) -> None:
 
 
 # ---------------------------------------------------------------- reading runs back
-
-def read_json_object(path: Path) -> Dict[str, Any]:
-    """A run directory's JSON file, which must hold an object; FileNotFoundError passes through."""
-    try:
-        d = json.loads(Path(path).read_text())
-    except ValueError as e:  # not JSON, or not UTF-8
-        raise CheckpointError(f"{path} is damaged ({str(e).splitlines()[0][:80]})") from None
-    if not isinstance(d, dict):
-        raise CheckpointError(f"{path} is damaged (expected a JSON object, found {type(d).__name__})")
-    return d
-
 
 def read_run_config(run_dir: Path) -> Dict[str, Any]:
     run_dir = Path(run_dir)

@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 
 from ..data.base import DataBundle, Split, trim_padding
-from ..errors import ArchbenchError, UsageError
+from ..errors import ArchbenchError, CheckpointError, UsageError
 from .explain_images import (conv_layers, conv_pooling_demo, confidently_wrong, display_images, feature_maps,
                              plot_confidently_wrong, plot_conv_pooling_demo, plot_feature_maps, plot_weight_grid)
 from .explain_sequence import plot_attention_layer, plot_attention_pooling, plot_positional_encoding
@@ -481,11 +481,11 @@ def write_explain(run_dir, out_dir=None, n_examples: int = 8, seed: int = 0, dev
 
 
 def _read_metrics(run_dir: Path) -> str:
-    import json
+    from ..config import read_json_object
 
     try:
-        m = json.loads((run_dir / "metrics.json").read_text())
-    except (OSError, ValueError):
+        m = read_json_object(run_dir / "metrics.json")
+    except (OSError, CheckpointError):  # the title goes without the accuracy
         return ""
     if isinstance(m.get("test_accuracy"), (int, float)):
         return f", test accuracy {100 * m['test_accuracy']:.2f}%"
