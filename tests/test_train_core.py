@@ -136,6 +136,23 @@ def _wait_for(path: Path, timeout=120):
 
 
 @pytest.mark.slow
+def test_the_library_never_replaces_an_interrupted_runs_checkpoint(tmp_path):
+    from archbench.errors import UsageError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "archbench.json").write_text('{"type": "run", "title": "mlp on digits"}')
+    (run / "checkpoint.safetensors").write_bytes(b"the last good checkpoint")
+    cfg, _ = small(epochs=1)
+    cfg.out = str(run)
+    with pytest.raises(UsageError, match="interrupted run.*--resume"):
+        train(cfg)
+    assert (run / "checkpoint.safetensors").read_bytes() == b"the last good checkpoint"
+    res = train(cfg, replace_interrupted=True)  # what `compare` and `bench` ask: they rerun their grid
+    assert (run / "metrics.json").is_file() and res.metrics["epochs_run"] == 1
+    assert train(cfg).metrics["epochs_run"] == 1  # a finished run's folder is rewritten, as before
+
+
 def test_kill_9_and_resume_equals_uninterrupted(tmp_path):
     epochs = 20  # long enough that the kill lands before the end on a fast machine too
     args = ["train", "mlp", "--data", "digits", "--epochs", str(epochs), "--batch-size", "32", "--threads", "1", "--device", "cpu",

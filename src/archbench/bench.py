@@ -64,7 +64,7 @@ def bench_model(model: str, data: str, data_dir: Optional[str], device: str, out
     from .train.run import train
 
     cfg = TrainConfig(model=model, data=data, data_dir=data_dir, device=device, out=str(out / "runs" / f"{model}-{data}"))
-    res = train(cfg, {"eval_test_each_epoch": True, "progress": "epoch", **extra})
+    res = train(cfg, {"eval_test_each_epoch": True, "progress": "epoch", **extra}, replace_interrupted=True)
     m, hist = res.metrics, res.history
     train_seconds = sum(r["seconds"] for r in hist)
     eval_seconds = sum(r["eval_seconds"] for r in hist)

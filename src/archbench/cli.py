@@ -110,9 +110,6 @@ def cmd_train(args) -> int:
     if args.nproc and args.nproc > 1:
         # a resumed run takes its device from its config.json: its ranks check it themselves
         return launch_torchrun(args.nproc, None if args.resume else args.device or "auto")
-    from pathlib import Path
-
-    from .train.loop import CHECKPOINT
     from .train.run import resume_run, train
 
     if args.resume:
@@ -126,9 +123,6 @@ def cmd_train(args) -> int:
         resume_run(args.resume, settings)
         return 0
     cfg, settings = train_request(args)
-    if cfg.out and (Path(cfg.out) / CHECKPOINT).is_file() and not (Path(cfg.out) / "metrics.json").is_file():
-        raise UsageError(f"{cfg.out} holds an interrupted run: continue it with `archbench train --resume "
-                         f"{cfg.out}`, or choose another --out (a new run there would replace its checkpoint)")
     train(cfg, settings)
     return 0
 

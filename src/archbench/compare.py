@@ -189,7 +189,7 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
                            **({plan.sweep_key: value} if plan.sweep_key else {})})
         cfg = TrainConfig(model=model, data=data, out=str(out / rel))
         if model in BASELINES:
-            rows.append({**base, **train(cfg, copy.deepcopy(overrides)).metrics})
+            rows.append({**base, **train(cfg, copy.deepcopy(overrides), replace_interrupted=True).metrics})
             continue
         cfg = resolve_config(cfg, copy.deepcopy(overrides))
         label = f"[{i}/{total}] {model} on {data} (seed {seed}" + (f", {plan.sweep_key}={value}" if plan.sweep_key else "") + ")"
@@ -203,7 +203,8 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
         if key not in cache:
             cache.clear()  # one data set in memory at a time
             cache[key] = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
-        m = metrics_only(train(cfg, bundle=cache[key]))
+        # a comparison reruns its whole grid: a run of it that was interrupted starts again
+        m = metrics_only(train(cfg, bundle=cache[key], replace_interrupted=True))
         log(f"{label} {score_text(m)}")
         rows.append({**base, **m})
     for j, r in enumerate(rows):  # gather the workers' results, in plan order
@@ -256,7 +257,7 @@ def train_metrics(cfg: TrainConfig) -> Dict[str, Any]:
     """One run in a worker process (--jobs): it writes its run directory and returns its metrics."""
     from .train.run import train
 
-    return metrics_only(train(cfg))
+    return metrics_only(train(cfg, replace_interrupted=True))
 
 
 def process_pool(jobs: int):

@@ -60,6 +60,12 @@ def resolve_config(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None)
     return cfg
 
 
+def refuse_interrupted(out: Path) -> None:
+    if (out / CHECKPOINT).is_file() and not (out / "metrics.json").is_file():
+        raise UsageError(f"{out} holds an interrupted run: continue it with `archbench train --resume {out}`, "
+                         f"or choose another --out (a new run there would replace its checkpoint)")
+
+
 def default_run_dir(cfg: TrainConfig) -> Path:
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in cfg.data.split("/")[-1])[:40]
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -144,15 +150,19 @@ def use_channels_last(cfg: TrainConfig, rt: Runtime, bundle: DataBundle, family:
 
 def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: Optional[Path] = None,
           write: bool = True, on_epoch: Optional[Callable[[Trainer], None]] = None,
-          bundle: Optional[DataBundle] = None) -> RunResult:
+          bundle: Optional[DataBundle] = None, replace_interrupted: bool = False) -> RunResult:
     """Train one model; write its run directory (rank 0) unless ``write`` is False.
 
     ``on_epoch(trainer)`` is called on rank 0 after every epoch (``trainer.history[-1]`` is the new
     row); raising from it stops the run (e.g. a tuner pruning a trial). ``bundle`` reuses data
     already loaded with the same data, data_seed and options (``archbench compare`` does).
+    A new run refuses an ``out`` that holds an interrupted run (a checkpoint, no metrics), whose
+    checkpoint it would replace, unless ``replace_interrupted`` (commands that rerun a whole grid).
     """
     if cfg.model in BASELINES:
         return train_baseline(cfg, overrides or {}, write, bundle)
+    if resume is None and write and cfg.out and not replace_interrupted:
+        refuse_interrupted(Path(cfg.out))
     if resume is None:
         cfg = resolve_config(cfg, overrides)
     set_threads(cfg.threads)
