@@ -135,7 +135,6 @@ def _wait_for(path: Path, timeout=120):
         time.sleep(0.05)
 
 
-@pytest.mark.slow
 def test_the_library_never_replaces_an_interrupted_runs_checkpoint(tmp_path):
     from archbench.errors import UsageError
 
@@ -153,6 +152,7 @@ def test_the_library_never_replaces_an_interrupted_runs_checkpoint(tmp_path):
     assert train(cfg).metrics["epochs_run"] == 1  # a finished run's folder is rewritten, as before
 
 
+@pytest.mark.slow
 def test_kill_9_and_resume_equals_uninterrupted(tmp_path):
     epochs = 20  # long enough that the kill lands before the end on a fast machine too
     args = ["train", "mlp", "--data", "digits", "--epochs", str(epochs), "--batch-size", "32", "--threads", "1", "--device", "cpu",
