@@ -34,9 +34,16 @@ USAGE = [
     (["train", "mlp", "--set", "grad_clip=abc"], "grad_clip must be a number"),
     (["train", "mlp", "--threads", "-1"], "threads must be positive"),
     (["train", "mlp", "--set", "max_steps=-1"], "max_steps must be positive"),
-    # sizes a layer cannot take: the model's own complaint, as a usage error
-    (["summary", "gru", "--data", "seq-sum", "--set", "hidden_size=0"], "cannot be built with hidden_size=0"),
-    (["summary", "transformer", "--data", "seq-sum", "--set", "num_heads=0"], "cannot be built with num_heads=0"),
+    # sizes and probabilities out of range (registry.AT_LEAST), before anything is built
+    (["summary", "gru", "--data", "seq-sum", "--set", "hidden_size=0"], "hidden_size must be at least 1, got 0"),
+    (["summary", "transformer", "--data", "seq-sum", "--set", "num_heads=0"], "num_heads must be at least 1"),
+    (["summary", "mlp", "--set", "hidden_sizes=[256,0]"], "each entry of hidden_sizes must be at least 1"),
+    (["summary", "cnn", "--set", "fc_size=0"], "fc_size must be at least 1"),
+    (["train", "cnn", "--set", "dropout=1"], "dropout is a probability: at least 0 and below 1, got 1"),
+    (["compare", "lstm", "--data", "first-marked", "--set", "noise=-1"], "noise must be at least 0, got -1"),
+    # sizes that fit no range table: the model's own complaint, as a usage error
+    (["summary", "transformer", "--data", "seq-sum", "--set", "num_heads=3"],
+     "cannot be built with num_heads=3, dropout=0.0, norm='post': embed_dim 64 is not divisible by num_heads 3"),
     (["predict", "no-such-run", "x.png", "--top", "0"], "--top: must be at least 1"),
     (["gradients", "gru", "--samples", "0"], "--samples: must be at least 1"),
     (["compare", "mlp", "--repeats", "0"], "--repeats: must be at least 1"),

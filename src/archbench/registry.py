@@ -64,11 +64,32 @@ _KINDS = {
 }
 
 
+# The least value of a model setting or data option where its type alone lets nonsense through
+# (`--set hidden_sizes=[0]` built layers of no units and trained them under PyTorch's warnings); a list
+# (hidden_sizes, channels, widths) holds each of its entries to it. width and depth 0 mean "not set".
+AT_LEAST = {"hidden_size": 1, "hidden_sizes": 1, "channels": 1, "widths": 1, "fc_size": 1, "embed_dim": 1,
+            "d_model": 1, "d_ff": 1, "num_heads": 1, "num_layers": 1, "width": 0, "depth": 0, "noise": 0}
+
+
+def check_range(key: str, value: Any) -> None:
+    """A setting's value against AT_LEAST, and a dropout probability against [0, 1)."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    numbers = [v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if key == "dropout" and numbers and not 0 <= numbers[0] < 1:
+        raise UsageError(f"dropout is a probability: at least 0 and below 1, got {value!r}")
+    if key in AT_LEAST and any(v < AT_LEAST[key] for v in numbers):
+        each = "each entry of " if isinstance(value, (list, tuple)) else ""
+        raise UsageError(f"{each}{key} must be at least {AT_LEAST[key]}, got {value!r}")
+
+
 def check_types(values: Dict[str, Any], signature: inspect.Signature) -> None:
     """--set values against the annotations of the function they go to, so that `--set hidden_size=big`
-    says what it should be before anything is built. Annotations other than int, float, bool, str and
-    Optional[...] of those are left to the function itself."""
+    says what it should be before anything is built, then against their ranges (check_range).
+    Annotations other than int, float, bool, str and Optional[...] of those are left to the function
+    itself."""
     for key, value in values.items():
+        if key in signature.parameters:
+            check_range(key, value)
         a = signature.parameters[key].annotation if key in signature.parameters else ""
         note = a if isinstance(a, str) else a.__name__ if isinstance(a, type) else str(a).replace("typing.", "")
         optional = note.startswith("Optional[")
