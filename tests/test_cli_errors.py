@@ -39,7 +39,11 @@ USAGE = [
     (["summary", "transformer", "--data", "seq-sum", "--set", "num_heads=0"], "num_heads must be at least 1"),
     (["summary", "mlp", "--set", "hidden_sizes=[256,0]"], "each entry of hidden_sizes must be at least 1"),
     (["summary", "cnn", "--set", "fc_size=0"], "fc_size must be at least 1"),
-    (["train", "cnn", "--set", "dropout=1"], "dropout is a probability: at least 0 and below 1, got 1"),
+    (["train", "cnn", "--set", "dropout=1"], "dropout must be a probability: at least 0 and below 1, got 1"),
+    (["train", "mlp", "--set", "label_smoothing=1"], "label_smoothing must be a probability"),
+    (["train", "mlp", "--set", "seed=1.5"], "seed must be a whole number, got 1.5"),
+    (["train", "mlp", "--set", "grad_clip=-1"], "grad_clip must be at least 0, got -1"),
+    (["train", "mlp", "--target-accuracy", "1.5"], "target_accuracy must be a fraction: above 0 and at most 1"),
     (["compare", "lstm", "--data", "first-marked", "--set", "noise=-1"], "noise must be at least 0, got -1"),
     # sizes that fit no range table: the model's own complaint, as a usage error
     (["summary", "transformer", "--data", "seq-sum", "--set", "num_heads=3"],

@@ -164,22 +164,8 @@ def validate(cfg: TrainConfig) -> None:
             raise UsageError(f"--{k.replace('_', '-')} must be a positive number, got {v!r}")
     if not isinstance(cfg.epochs, int) or not isinstance(cfg.batch_size, int):
         raise UsageError("--epochs and --batch-size must be whole numbers")
-    for k in ("seed", "data_seed"):
-        v = getattr(cfg, k)
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise UsageError(f"{k} must be a whole number, got {v!r}")
     if cfg.patience is None or cfg.patience < 0:
         raise UsageError(f"--patience must be 0 (off) or a positive number of epochs, got {cfg.patience!r}")
-    if cfg.weight_decay < 0 or not 0 <= cfg.label_smoothing < 1:
-        raise UsageError("weight_decay must be >= 0 and label_smoothing in [0, 1)")
-    for k in ("eval_batch_size", "max_seconds", "max_steps", "threads"):
-        if getattr(cfg, k) is not None and getattr(cfg, k) <= 0:
-            raise UsageError(f"{k} must be positive, got {getattr(cfg, k)!r}")
-    for k in ("grad_clip", "min_delta", "momentum", "checkpoint_every"):  # checkpoint_every 0: every step
-        if getattr(cfg, k) is not None and getattr(cfg, k) < 0:
-            raise UsageError(f"{k} must be >= 0, got {getattr(cfg, k)!r}")
-    if cfg.target_accuracy is not None and not 0 < cfg.target_accuracy <= 1:
-        raise UsageError(f"--target-accuracy is a fraction in (0, 1], got {cfg.target_accuracy}")
 
 
 def read_json_object(path: Path) -> Dict[str, Any]:

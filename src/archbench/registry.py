@@ -64,38 +64,55 @@ _KINDS = {
 }
 
 
-# The least value of a model setting or data option where its type alone lets nonsense through
-# (`--set hidden_sizes=[0]` built layers of no units and trained them under PyTorch's warnings); a list
-# (hidden_sizes, channels, widths) holds each of its entries to it. width and depth 0 mean "not set".
-AT_LEAST = {"hidden_size": 1, "hidden_sizes": 1, "channels": 1, "widths": 1, "fc_size": 1, "embed_dim": 1,
-            "d_model": 1, "d_ff": 1, "num_heads": 1, "num_layers": 1, "width": 0, "depth": 0, "noise": 0}
+# The range of every numeric setting whose type alone lets nonsense through (`--set hidden_sizes=[0]`
+# built layers of no units and trained them under PyTorch's warnings; `--threads -1` reached torch):
+# training settings, model hyperparameters and data options alike. A list (hidden_sizes, channels,
+# widths) holds each entry to it; width and depth 0 mean "not set", checkpoint_every 0 "every step".
+POSITIVE = ("positive", lambda v: v > 0)
+AT_LEAST_0 = ("at least 0", lambda v: v >= 0)
+AT_LEAST_1 = ("at least 1", lambda v: v >= 1)
+PROBABILITY = ("a probability: at least 0 and below 1", lambda v: 0 <= v < 1)
+FRACTION = ("a fraction: above 0 and at most 1", lambda v: 0 < v <= 1)
+RANGES = {
+    **dict.fromkeys(("hidden_size", "hidden_sizes", "channels", "widths", "fc_size", "embed_dim", "d_model", "d_ff",
+                     "num_heads", "num_layers"), AT_LEAST_1),
+    **dict.fromkeys(("width", "depth", "noise", "weight_decay", "grad_clip", "min_delta", "momentum",
+                     "checkpoint_every"), AT_LEAST_0),
+    **dict.fromkeys(("eval_batch_size", "max_seconds", "max_steps", "threads"), POSITIVE),
+    "dropout": PROBABILITY, "label_smoothing": PROBABILITY, "target_accuracy": FRACTION,
+}
 
 
 def check_range(key: str, value: Any) -> None:
-    """A setting's value against AT_LEAST, and a dropout probability against [0, 1)."""
+    """A setting's value (every entry of a list) against RANGES; None and non-numbers pass."""
+    if key not in RANGES:
+        return
+    wanted, ok = RANGES[key]
     items = value if isinstance(value, (list, tuple)) else [value]
-    numbers = [v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    if key == "dropout" and numbers and not 0 <= numbers[0] < 1:
-        raise UsageError(f"dropout is a probability: at least 0 and below 1, got {value!r}")
-    if key in AT_LEAST and any(v < AT_LEAST[key] for v in numbers):
+    if any(isinstance(v, (int, float)) and not isinstance(v, bool) and not ok(v) for v in items):
         each = "each entry of " if isinstance(value, (list, tuple)) else ""
-        raise UsageError(f"{each}{key} must be at least {AT_LEAST[key]}, got {value!r}")
+        raise UsageError(f"{each}{key} must be {wanted}, got {value!r}")
+
+
+def check_type(key: str, value: Any, annotation: Any) -> None:
+    """A value against its annotation; annotations other than int, float, bool, str and Optional[...]
+    of those are left to the function that takes the value."""
+    a = annotation
+    note = a if isinstance(a, str) else a.__name__ if isinstance(a, type) else str(a).replace("typing.", "")
+    optional = note.startswith("Optional[")
+    base = note[len("Optional["):-1] if optional else note
+    if base not in _KINDS or (optional and value is None):
+        return
+    ok, wanted = _KINDS[base]
+    if not ok(value) or (isinstance(value, bool) and base != "bool"):  # True is an int to Python
+        raise UsageError(f"{key} must be {wanted}{' or none' if optional else ''}, got {value!r}")
 
 
 def check_types(values: Dict[str, Any], signature: inspect.Signature) -> None:
-    """--set values against the annotations of the function they go to, so that `--set hidden_size=big`
-    says what it should be before anything is built, then against their ranges (check_range).
-    Annotations other than int, float, bool, str and Optional[...] of those are left to the function
-    itself."""
+    """--set values against the annotations of the function they go to, then against their ranges, so
+    that `--set hidden_size=big` or `hidden_size=0` says what it should be before anything is built.
+    Keys the function does not take are left to the caller (it names the valid ones)."""
     for key, value in values.items():
         if key in signature.parameters:
+            check_type(key, value, signature.parameters[key].annotation)
             check_range(key, value)
-        a = signature.parameters[key].annotation if key in signature.parameters else ""
-        note = a if isinstance(a, str) else a.__name__ if isinstance(a, type) else str(a).replace("typing.", "")
-        optional = note.startswith("Optional[")
-        base = note[len("Optional["):-1] if optional else note
-        if base not in _KINDS or (optional and value is None):
-            continue
-        ok, wanted = _KINDS[base]
-        if not ok(value) or (isinstance(value, bool) and base != "bool"):  # True is an int to Python
-            raise UsageError(f"{key} must be {wanted}{' or none' if optional else ''}, got {value!r}")
