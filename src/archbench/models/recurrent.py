@@ -183,7 +183,7 @@ class RNNNet(RecurrentNet):
 @register_model("birnn", KINDS, "recurrent",
                 "bidirectional RNN with attention pooling over all steps (the notebook's Exercise 4.1)",
                 # seq-sum: identity recurrence makes each direction start as a running sum (default init: 98.0%
-                # validation). Peak lr 3e-4: at 1e-3 training accuracy fell from 96% in the warm-up to 94-95%
+                # validation). Peak lr 3e-4: at 1e-3 training accuracy fell from 96% in the warm-up to 93.6-95.4%
                 # while the lr was high (epochs 3-9), and the run learnt only as it decayed. Validation 99.52%
                 # against 98.75% (lr 1e-3; 5e-4: 99.31%, 2e-4: 99.49%), mean of data seeds 0-4, higher on each
                 recipe={**RECURRENT_RECIPE, "seq-sum": dict(init="identity", lr=3e-4)}, search_space=SEARCH_SPACE)
