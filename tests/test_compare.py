@@ -22,6 +22,15 @@ def test_parsing():
             bad()
 
 
+def test_epochs_for_every_model_is_the_budget_the_table_states():
+    from archbench.cli import build_parser, compare_request
+    from archbench.compare import budget_text
+
+    plan, settings = compare_request(build_parser().parse_args(["compare", "mlp", "--data", "digits", "--epochs", "5"]))
+    assert plan.budget == {"epochs": 5} and "epochs" not in settings
+    assert budget_text(plan.budget) == "5 epochs each"
+
+
 def test_models_go_with_the_data_they_take():
     pairs = pair_models(["mlp", "cnn", "lstm"], ["digits", "seq-sum"])
     assert ("digits", "cnn") in pairs and ("seq-sum", "lstm") in pairs and ("seq-sum", "mlp") in pairs
@@ -129,3 +138,51 @@ def test_a_sweep_over_data_seed_averages_the_table_over_the_draws(tmp_path):
         assert table[model]["Test acc (%)"].startswith(f"{(a + b) / 2:.2f}")  # the mean of the two draws
     assert "data seeds: 0, 1 (2 run(s) per model" in (out / "comparison.md").read_text()
     assert (out / "sweep_data_seed.png").exists()
+
+
+@pytest.mark.slow
+def test_resume_keeps_finished_runs_and_continues_interrupted_ones(tmp_path):
+    """A comparison stopped part-way goes on with --resume: the finished run is not trained again, the
+    interrupted one continues from its checkpoint, and the table equals an uninterrupted comparison's."""
+    from archbench import TrainConfig, train_model
+    from archbench.compare import Plan, compare
+
+    from helpers import strip_timing
+
+    plan = Plan([("digits", "mlp")], seeds=[0, 1], budget={"epochs": 2})
+    settings = {"threads": 1, "precision": "fp32", "device": "cpu", "batch_size": 128}
+    quiet = lambda s: None
+    ref = compare(plan, settings, tmp_path / "ref", log=quiet)["rows"]
+
+    out = tmp_path / "cmp"
+    compare(Plan([("digits", "mlp")], seeds=[0], budget={"epochs": 2}), settings, out, log=quiet)
+    kept_weights = (out / "runs/digits/mlp-s0/model.safetensors").stat().st_mtime_ns
+
+    def stop_after_first_epoch(trainer):
+        raise KeyboardInterrupt  # as if the comparison were stopped during the second run
+
+    with pytest.raises(KeyboardInterrupt):
+        train_model(TrainConfig(model="mlp", data="digits", out=str(out / "runs/digits/mlp-s1")),
+                    {**settings, "epochs": 2, "progress": "none", "seed": 1}, on_epoch=stop_after_first_epoch)
+    assert not (out / "runs/digits/mlp-s1/metrics.json").exists()
+
+    said = []
+    rows = compare(plan, settings, out, resume=True, log=said.append)["rows"]
+    assert any("mlp on digits (seed 0) kept" in s for s in said), said
+    assert any("(seed 1) ... continuing the interrupted run" in s for s in said), said
+    assert (out / "runs/digits/mlp-s0/model.safetensors").stat().st_mtime_ns == kept_weights
+    timing = {"train_seconds", "samples_per_s", "latency_ms_b1", "throughput_samples_s", "peak_rss_mb", "run_dir"}
+    assert [{k: v for k, v in r.items() if k not in timing} for r in rows] == \
+        [{k: v for k, v in r.items() if k not in timing} for r in ref]
+    for seed in (0, 1):
+        hist = [list(csv.DictReader(open(d / f"runs/digits/mlp-s{seed}/history.csv"))) for d in (tmp_path / "ref", out)]
+        assert strip_timing(hist[0]) == strip_timing(hist[1])
+
+    # other settings are another comparison: nothing is kept, and without --resume nothing ever is
+    said.clear()
+    compare(plan, {**settings, "lr": 0.01}, out, resume=True, log=said.append)
+    starts = [s for s in said if "..." in s]
+    assert len(starts) == 2 and all("other settings: training anew" in s for s in starts), said
+    said.clear()
+    compare(plan, settings, out, log=said.append)
+    assert not any("kept" in s for s in said), said

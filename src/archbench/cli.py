@@ -77,8 +77,6 @@ FLAG_FIELDS = ("data_dir", "data_seed", "epochs", "batch_size", "lr", "optimizer
                "patience", "augment", "label_smoothing", "target_accuracy", "seed", "device", "precision", "compile",
                "threads", "progress", "tensorboard")
 
-RESUME_RUNTIME = ("device", "threads", "progress")  # how to run: a resumed run may change these, nothing else
-
 
 def at_least_one(text: str) -> int:
     """argparse type for counts (--top, --samples, --examples, --repeats)."""
@@ -110,6 +108,7 @@ def cmd_train(args) -> int:
     if args.nproc and args.nproc > 1:
         # a resumed run takes its device from its config.json: its ranks check it themselves
         return launch_torchrun(args.nproc, None if args.resume else args.device or "auto")
+    from .config import RESUME_RUNTIME
     from .train.run import resume_run, train
 
     if args.resume:
@@ -242,7 +241,7 @@ def cmd_compare(args) -> int:
     out = Path(args.out) if args.out else Path("runs") / f"compare-{datetime.now():%Y%m%d-%H%M%S}"
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
-    compare(plan, settings, out, tune_trials=args.tune or 0, jobs=args.jobs)
+    compare(plan, settings, out, tune_trials=args.tune or 0, jobs=args.jobs, resume=args.resume)
     print((out / "comparison.md").read_text())
     print((out / "significance.md").read_text().split("\n", 1)[1].strip() + "\n")
     print(f"report: {(out / 'report.html').resolve()}")
@@ -258,6 +257,8 @@ def compare_request(args):
     budget = parse_budget(args.budget)
     if budget and "epochs" in settings:
         raise UsageError("give --budget or --epochs, not both")
+    if "epochs" in settings:  # the same epochs for every model is a budget: the table's note says so
+        budget = {"epochs": settings.pop("epochs")}
     key, values = parse_sweep(args.sweep)
     return Plan(pair_models(args.models, args.data or []), seeds, budget, key, values), settings
 
@@ -408,6 +409,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="train N runs at once, the CPU cores split between them (default 1: each run gets the "
                         "whole machine in turn); small sequence models finish sooner with 2 on 2 cores")
+    c.add_argument("--resume", action="store_true",
+                   help="go on with a comparison that stopped part-way: rerun the same command with --resume and the "
+                        "same --out; runs finished with the same settings are kept, interrupted ones continue from "
+                        "their checkpoints, the rest train (tuning trials, with --tune, run again)")
     add_train_args(c, multi=True)
     c.set_defaults(func=cmd_compare)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .config import TrainConfig, parse_value
+from .config import RESUME_RUNTIME, TrainConfig, parse_value, read_json_object
 from .errors import UsageError
 
 ZOO = [("digits", ["mlp", "cnn"]), ("seq-sum", ["rnn", "birnn", "lstm", "gru", "lstm-attn", "transformer"])]
@@ -151,12 +151,14 @@ def run_name(model: str, seed: int, sweep_key: Optional[str], value: Any) -> str
 
 
 def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 0, jobs: int = 1,
-            log=lambda s: print(s, file=sys.stderr, flush=True)) -> Dict[str, Any]:
+            resume: bool = False, log=lambda s: print(s, file=sys.stderr, flush=True)) -> Dict[str, Any]:
     """Run the plan and write the comparison directory; returns the per-run rows.
 
     jobs > 1 trains that many runs at once, in separate processes with the CPU threads split between
     them: small sequence models use one core badly, so two one-thread runs finish sooner than two
-    two-thread runs in turn (results then match a ``--threads 1`` run, not the default one)."""
+    two-thread runs in turn (results then match a ``--threads 1`` run, not the default one).
+    resume keeps the runs OUT already holds, finished with the same settings, and continues the
+    interrupted ones from their checkpoints; without it every run trains anew."""
     from .data import load_data
     from .train.run import BASELINES, marker, open_out_dir, resolve_config, train, write_json
 
@@ -193,18 +195,26 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
             continue
         cfg = resolve_config(cfg, copy.deepcopy(overrides))
         label = f"[{i}/{total}] {model} on {data} (seed {seed}" + (f", {plan.sweep_key}={value}" if plan.sweep_key else "") + ")"
-        log(f"{label} ...")
+        state, cfg = earlier_run(out / rel, cfg, resume)
+        if state == "finished":
+            m = read_json_object(out / rel / "metrics.json")
+            log(f"{label} kept from the earlier run: {score_text(m)}")
+            rows.append({**base, **m})
+            continue
+        cont = out / rel if state == "interrupted" else None
+        log(f"{label} ..." + {"interrupted": " continuing the interrupted run",
+                              "changed": " (the earlier run had other settings: training anew)",
+                              "replaced": " (replacing an interrupted run: --resume continues it)"}.get(state, ""))
         if pool is not None:
             if cfg.threads is None:
                 cfg.threads = max(1, (os.cpu_count() or 1) // jobs)
-            rows.append((pool.submit(train_metrics, cfg), label, base))
+            rows.append((pool.submit(train_metrics, cfg, cont), label, base))
             continue
         key = (cfg.data, cfg.data_dir, cfg.data_seed, json.dumps(cfg.data_args, sort_keys=True))
         if key not in cache:
             cache.clear()  # one data set in memory at a time
             cache[key] = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
-        # a comparison reruns its whole grid: a run of it that was interrupted starts again
-        m = metrics_only(train(cfg, bundle=cache[key], replace_interrupted=True))
+        m = metrics_only(train(cfg, bundle=cache[key], resume=cont, replace_interrupted=True))
         log(f"{label} {score_text(m)}")
         rows.append({**base, **m})
     for j, r in enumerate(rows):  # gather the workers' results, in plan order
@@ -249,15 +259,44 @@ def run_overrides(plan: Plan, settings, sweepable, data: str, model: str, seed: 
     return overrides
 
 
+def earlier_run(run_dir: Path, cfg: TrainConfig, resume: bool) -> Tuple[Optional[str], TrainConfig]:
+    """What RUN_DIR already holds for this run of the grid, and the config to go on with.
+
+    With resume: "finished" or "interrupted" when its settings equal cfg's (an interrupted run goes on
+    with the settings it started with, whose lr a range test may have fixed), "changed" when they do
+    not. Without: "replaced" for an interrupted run, which starts again. None: nothing there."""
+    from .errors import CheckpointError
+    from .train.loop import CHECKPOINT
+    from .train.run import read_run_config
+
+    finished = (run_dir / "metrics.json").is_file()
+    interrupted = not finished and (run_dir / CHECKPOINT).is_file()
+    if not resume:
+        return ("replaced" if interrupted else None), cfg
+    if not (finished or interrupted):
+        return None, cfg
+    try:
+        held = read_run_config(run_dir)["train"]
+    except CheckpointError:
+        return None, cfg
+    want = json.loads(json.dumps(cfg.to_dict()))  # tuples as lists, as the run's config.json has them
+    runtime = ("out",) + RESUME_RUNTIME
+    if any(held.get(k) != v for k, v in want.items() if k not in runtime and not (k == "lr" and v == "auto")):
+        return "changed", cfg
+    if finished:
+        return "finished", cfg
+    return "interrupted", TrainConfig.from_dict({**held, **{k: want[k] for k in runtime}})
+
+
 def metrics_only(res) -> Dict[str, Any]:
     return {k: v for k, v in res.metrics.items() if not k.startswith("_")}
 
 
-def train_metrics(cfg: TrainConfig) -> Dict[str, Any]:
+def train_metrics(cfg: TrainConfig, resume: Optional[Path] = None) -> Dict[str, Any]:
     """One run in a worker process (--jobs): it writes its run directory and returns its metrics."""
     from .train.run import train
 
-    return metrics_only(train(cfg, replace_interrupted=True))
+    return metrics_only(train(cfg, resume=resume, replace_interrupted=True))
 
 
 def process_pool(jobs: int):

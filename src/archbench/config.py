@@ -75,6 +75,8 @@ class TrainConfig:
 
 
 FIELDS = {f.name for f in dataclasses.fields(TrainConfig)} - {"model_args", "data_args"}
+# how to run, not what to train: a resumed run may change these, nothing else
+RESUME_RUNTIME = ("device", "threads", "progress")
 
 # archbench's own defaults, used where neither the user nor the recipe says
 DEFAULTS = dict(epochs=10, batch_size=128, lr=1e-3, optimizer="adam", weight_decay=0.0, scheduler="none",
