@@ -51,6 +51,7 @@ USAGE = [
     (["predict", "no-such-run", "x.png", "--top", "0"], "--top: must be at least 1"),
     (["gradients", "gru", "--samples", "0"], "--samples: must be at least 1"),
     (["compare", "mlp", "--repeats", "0"], "--repeats: must be at least 1"),
+    (["compare", "mlp", "--resume"], "give that folder as --out DIR"),
 ]
 
 

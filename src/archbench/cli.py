@@ -241,6 +241,8 @@ def cmd_compare(args) -> int:
     out = Path(args.out) if args.out else Path("runs") / f"compare-{datetime.now():%Y%m%d-%H%M%S}"
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.resume and not args.out:
+        raise UsageError("--resume goes on with a comparison in its folder: give that folder as --out DIR")
     compare(plan, settings, out, tune_trials=args.tune or 0, jobs=args.jobs, resume=args.resume)
     print((out / "comparison.md").read_text())
     print((out / "significance.md").read_text().split("\n", 1)[1].strip() + "\n")
