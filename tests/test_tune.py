@@ -66,9 +66,12 @@ def test_interrupted_tune_resumes_without_repeating_trials(tmp_path):
     # asking for no more than is done runs nothing and rewrites the results
     tune(cfg(), FAST, trials=3, out_dir=tmp_path, space=SPACE)
     assert len(finished(tmp_path)[1].trials) == 4
-    # another model in the same directory would mix incomparable trials
-    with pytest.raises(UsageError, match="another"):
+    # another model, or other fixed settings, in the same directory would mix incomparable trials
+    with pytest.raises(UsageError, match="differs in model"):
         tune(TrainConfig(model="cnn", data="digits"), {"epochs": 1}, trials=1, out_dir=tmp_path, space=SPACE)
+    with pytest.raises(UsageError, match=r"differs in settings epochs \(1 there, 2 here\)"):
+        tune(cfg(), {**FAST, "epochs": 2}, trials=5, out_dir=tmp_path, space=SPACE)
+    assert len(finished(tmp_path)[1].trials) == 4
 
 
 @pytest.mark.slow

@@ -414,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--resume", action="store_true",
                    help="go on with a comparison that stopped part-way: rerun the same command with --resume and the "
                         "same --out; runs finished with the same settings are kept, interrupted ones continue from "
-                        "their checkpoints, the rest train (tuning trials, with --tune, run again)")
+                        "their checkpoints, the rest train (a --tune study resumes where it stopped, with or without it)")
     add_train_args(c, multi=True)
     c.set_defaults(func=cmd_compare)
 
@@ -453,9 +453,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_args(lf)
     lf.set_defaults(func=cmd_lr_find)
 
-    tu = sub.add_parser("tune", help="search hyperparameters with Optuna (pip install 'archbench[tune]')")
+    tu = sub.add_parser("tune", help="search hyperparameters with Optuna (pip install 'archbench[tune]')",
+                        description="Search the model's hyperparameters (its search space: `archbench models -v`) "
+                        "with Optuna: each trial trains on the train split and is judged on validation, and a median "
+                        "pruner stops poor trials early. The study lives in DIR/study.db: rerunning the command "
+                        "resumes it where it stopped; a study of another model, data set, search space or fixed "
+                        "setting (--set seq_len=..., --epochs, ...) in DIR is refused. DIR/best.yaml trains the "
+                        "best trial with `archbench train --config`.")
     tu.add_argument("model")
-    tu.add_argument("--trials", type=int, default=20)
+    tu.add_argument("--trials", type=int, default=20, help="trials in all, counting those a resumed study holds")
     tu.add_argument("--out", default="runs/tune", metavar="DIR", help="study directory (resumable)")
     add_train_args(tu)
     tu.set_defaults(func=cmd_tune)

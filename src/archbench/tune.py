@@ -145,7 +145,8 @@ def tune(cfg: TrainConfig, overrides: Optional[Dict[str, Any]], trials: int, out
     db = out_dir / "study.db"
     storage = optuna.storages.RDBStorage(f"sqlite:///{db.resolve()}")
     identity = {"model": cfg.model, "data": cfg.data, "metric": metric,
-                "space": json.loads(json.dumps({k: list(v) for k, v in space.items()}))}
+                "space": json.loads(json.dumps({k: list(v) for k, v in space.items()})),
+                "settings": fixed_settings(cfg, overrides)}
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
@@ -179,14 +180,24 @@ def open_study(optuna, storage, direction: str, seed: int, number: int):
 
 
 def check_identity(study, identity: Dict[str, Any], out_dir: Path) -> None:
-    """One study per directory: refuse to mix trials of another model, data set or space."""
+    """One study per directory: refuse to mix trials of another model, data set, space or fixed
+    settings (trials at seq_len=50 do not rank configurations for seq_len=200). A study written
+    before the settings were recorded is checked on what it recorded."""
     old = study.user_attrs.get("archbench")
     if old is None:
         study.set_user_attr("archbench", identity)
-    elif old != identity:
-        what = ", ".join(k for k in identity if old.get(k) != identity[k])
-        raise UsageError(f"{out_dir} holds a study of {old.get('model')} on {old.get('data')} with another {what}; "
-                         f"use another --out")
+        return
+    differ = [k for k in identity if k in old and old[k] != identity[k]]
+    if not differ:
+        return
+    if differ == ["settings"]:
+        was, now = old["settings"], identity["settings"]
+        keys = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
+        what = "settings " + ", ".join(f"{k} ({was.get(k, 'unset')} there, {now.get(k, 'unset')} here)" for k in keys)
+    else:
+        what = ", ".join({"data": "data set", "space": "search space"}.get(k, k) for k in differ)
+    raise UsageError(f"{out_dir} holds a study of {old.get('model')} on {old.get('data')} that differs in {what}; "
+                     f"use another --out")
 
 
 def fail_stale(optuna, storage, study) -> None:
