@@ -52,6 +52,8 @@ USAGE = [
     (["gradients", "gru", "--samples", "0"], "--samples: must be at least 1"),
     (["compare", "mlp", "--repeats", "0"], "--repeats: must be at least 1"),
     (["compare", "mlp", "--resume"], "give that folder as --out DIR"),
+    # checked once before torchrun starts N processes, each of which would say it
+    (["train", "mlp", "--nproc", "2", "--set", "bogus=1"], "unknown setting 'bogus'"),
 ]
 
 

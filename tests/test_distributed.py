@@ -41,6 +41,17 @@ def test_two_processes_match_one(tmp_path):
     assert sorted(p.name for p in (tmp_path / "two").glob("*.safetensors")) == ["checkpoint.safetensors", "model.safetensors"]
 
 
+def test_a_failing_rank_ends_the_command_in_one_line(tmp_path):
+    """What the ranks cannot know before they load data: each says why, then one line, not torchrun's
+    traceback and failure table."""
+    res = run_cli("train", "mlp", "--data", "mnist", "--data-dir", tmp_path / "nothing", "--nproc", "2",
+                  "--out", tmp_path / "run")
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr and "ChildFailedError" not in res.stderr
+    assert "no mnist files" in res.stderr
+    assert res.stderr.strip().splitlines()[-1].startswith("archbench: error: process ")
+
+
 @pytest.mark.parametrize("first,then", [(2, 1), (1, 2), (2, 2)])
 def test_resume_across_world_sizes(tmp_path, first, then):
     ref = tmp_path / "ref"

@@ -105,25 +105,53 @@ def collect_settings(args) -> dict:
 # ---------------------------------------------------------------- commands
 
 def cmd_train(args) -> int:
-    if args.nproc and args.nproc > 1:
-        # a resumed run takes its device from its config.json: its ranks check it themselves
-        return launch_torchrun(args.nproc, None if args.resume else args.device or "auto")
-    from .config import RESUME_RUNTIME
     from .train.run import resume_run, train
 
     if args.resume:
-        if args.model:
-            raise UsageError("give either MODEL or --resume RUN_DIR, not both")
-        settings = collect_settings(args)
-        changed = sorted(k for k in settings if k not in RESUME_RUNTIME) + (["data"] if args.data else [])
-        if changed:  # a resumed run must be the run it was: same schedule, same data, same budget
-            raise UsageError(f"--resume continues {args.resume} as configured; it cannot change "
-                             f"{', '.join(changed)} (only {', '.join(RESUME_RUNTIME)}): start a new run instead")
+        settings = resume_request(args)
+        if settings is None:  # finished: nothing to resume (said once, not by every rank)
+            return 0
+        if args.nproc and args.nproc > 1:
+            # a resumed run takes its device from its config.json: its ranks check it themselves
+            return launch_torchrun(args.nproc, None)
         resume_run(args.resume, settings)
         return 0
     cfg, settings = train_request(args)
+    if args.nproc and args.nproc > 1:
+        check_before_launch(cfg, settings)
+        return launch_torchrun(args.nproc, args.device or "auto")
     train(cfg, settings)
     return 0
+
+
+def resume_request(args) -> Optional[dict]:
+    """`archbench train --resume RUN_DIR` arguments -> the runtime settings it may change, or None when
+    RUN_DIR's run is finished; checked before anything starts."""
+    from pathlib import Path
+
+    from .config import RESUME_RUNTIME
+    from .train.run import check_resumable
+
+    if args.model:
+        raise UsageError("give either MODEL or --resume RUN_DIR, not both")
+    settings = collect_settings(args)
+    changed = sorted(k for k in settings if k not in RESUME_RUNTIME) + (["data"] if args.data else [])
+    if changed:  # a resumed run must be the run it was: same schedule, same data, same budget
+        raise UsageError(f"--resume continues {args.resume} as configured; it cannot change "
+                         f"{', '.join(changed)} (only {', '.join(RESUME_RUNTIME)}): start a new run instead")
+    return None if check_resumable(Path(args.resume)) is None else settings
+
+
+def check_before_launch(cfg, settings: dict) -> None:
+    """What one process would refuse, refused once before N start: every rank would print the error."""
+    import copy
+    from pathlib import Path
+
+    from .train.run import refuse_interrupted, resolve_config
+
+    if cfg.out:
+        refuse_interrupted(Path(cfg.out))
+    resolve_config(copy.deepcopy(cfg), copy.deepcopy(settings))
 
 
 def train_request(args):
@@ -141,10 +169,15 @@ def train_request(args):
 
 
 def launch_torchrun(nproc: int, device: Optional[str] = None) -> int:
-    """Re-run this very command under torchrun with N processes (the same as typing torchrun yourself)."""
-    import subprocess
+    """Re-run this very command under torchrun with N processes (the same as typing torchrun yourself).
+    torchrun's agent runs in this process, so that a failed rank ends the command with one line instead
+    of the agent's traceback and failure table."""
+    import logging
 
     import torch
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
 
     from .train.runtime import too_few_gpus
 
@@ -152,10 +185,9 @@ def launch_torchrun(nproc: int, device: Optional[str] = None) -> int:
     if device in ("auto", "cuda") and gpus and nproc > gpus:  # say so before torchrun starts N ranks
         raise UsageError(too_few_gpus(nproc))
 
-    argv = [a for a in sys.argv[1:]]
     out: List[str] = []
     skip = False
-    for a in argv:  # drop --nproc N / --nproc=N
+    for a in sys.argv[1:]:  # drop --nproc N / --nproc=N
         if skip:
             skip = False
             continue
@@ -165,10 +197,24 @@ def launch_torchrun(nproc: int, device: Optional[str] = None) -> int:
         if a.startswith("--nproc="):
             continue
         out.append(a)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-           "-m", "archbench", *out]
-    print("launching: " + " ".join(cmd[2:]), file=sys.stderr)
-    return subprocess.call(cmd)
+    launch = ["--standalone", f"--nproc-per-node={nproc}", "-m", "archbench", *out]
+    print("launching: torchrun " + " ".join(launch), file=sys.stderr)
+    # the agent logs each failure (said below in one line) and a banner about OMP_NUM_THREADS=1 per rank
+    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
+    logging.getLogger("torch.distributed.run").setLevel(logging.ERROR)
+    try:
+        run(parse_args(launch))
+    except ChildFailedError as e:
+        rank, failure = e.get_first_failure()
+        code = failure.exitcode
+        err = ArchbenchError(f"process {rank} of {nproc} stopped first, with "
+                             + (f"exit status {code}" if code >= 0 else f"signal {-code}")
+                             + "; its message, if it wrote one, is above")
+        err.exit_code = code if code in (1, 2) else 1
+        raise err from None
+    except SignalException:  # Ctrl-C or a kill reached the agent, which stopped the ranks
+        raise KeyboardInterrupt from None
+    return 0
 
 
 def cmd_evaluate(args) -> int:
@@ -502,17 +548,26 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
     except ArchbenchError as e:
         print(f"archbench: error: {e}", file=sys.stderr)
-        return e.exit_code
+        code = e.exit_code
     except KeyboardInterrupt:
         print("archbench: interrupted (the last checkpoint is intact; resume with `archbench train --resume DIR`)",
               file=sys.stderr)
-        return 130
+        code = 130
     except Exception as e:  # a bug or an environment problem: one line unless debugging
         if os.environ.get("ARCHBENCH_DEBUG"):
             raise
         msg = str(e).splitlines()[0] if str(e) else ""
         print(f"archbench: error: {type(e).__name__}: {msg} (set ARCHBENCH_DEBUG=1 for a traceback)", file=sys.stderr)
-        return 1
+        code = 1
+    if "TORCHELASTIC_RUN_ID" in os.environ:
+        # A process that torchrun started, its command done (files written and closed, the process group
+        # destroyed), leaves without the interpreter's teardown. Once in about 70 two-process runs here,
+        # rank 1 aborted after every file of the run was written ("terminate called without an active
+        # exception": C++ threads torn down at exit), and torchrun reported the finished run as failed.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

@@ -458,15 +458,23 @@ def read_run_config(run_dir: Path) -> Dict[str, Any]:
     return config
 
 
-def resume_run(run_dir: Path, runtime: Optional[Dict[str, Any]] = None) -> Optional[RunResult]:
-    """Continue an interrupted run from its checkpoint; ``runtime`` may change device, threads, progress.
-    A finished run (it has metrics.json) is left as it is: None."""
+def check_resumable(run_dir: Path) -> Optional[Dict[str, Any]]:
+    """The config.json of the interrupted run in RUN_DIR; None, after saying so, when it is finished."""
     config = read_run_config(run_dir)
     if not (Path(run_dir) / CHECKPOINT).is_file():
         raise CheckpointError(f"{run_dir} has no {CHECKPOINT} to resume from")
     if (Path(run_dir) / "metrics.json").is_file():
         stop = read_json_object(Path(run_dir) / "metrics.json").get("stop_reason", "finished")
         print(f"{run_dir} is finished ({stop}): nothing to resume; start a new run to train longer", file=sys.stderr)
+        return None
+    return config
+
+
+def resume_run(run_dir: Path, runtime: Optional[Dict[str, Any]] = None) -> Optional[RunResult]:
+    """Continue an interrupted run from its checkpoint; ``runtime`` may change device, threads, progress.
+    A finished run (it has metrics.json) is left as it is: None."""
+    config = check_resumable(run_dir)
+    if config is None:
         return None
     cfg = TrainConfig.from_dict({**config["train"], **(runtime or {})})
     return train(cfg, resume=Path(run_dir))
