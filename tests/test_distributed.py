@@ -41,14 +41,23 @@ def test_two_processes_match_one(tmp_path):
     assert sorted(p.name for p in (tmp_path / "two").glob("*.safetensors")) == ["checkpoint.safetensors", "model.safetensors"]
 
 
-def test_a_failing_rank_ends_the_command_in_one_line(tmp_path):
-    """What the ranks cannot know before they load data: each says why, then one line, not torchrun's
-    traceback and failure table."""
+def test_bad_data_is_reported_once_before_the_processes_start(tmp_path):
     res = run_cli("train", "mlp", "--data", "mnist", "--data-dir", tmp_path / "nothing", "--nproc", "2",
                   "--out", tmp_path / "run")
-    assert res.returncode == 1, res.stderr
+    assert res.returncode == 1 and res.stderr.count("no mnist files") == 1, res.stderr
+    assert "launching" not in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_failing_process_ends_the_command_in_one_line(tmp_path):
+    """What only the processes find out (here: no GPU for --device cuda): each says why, then one line,
+    not torchrun's traceback and failure table."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: --device cuda would train")
+    res = run_cli("train", "mlp", "--data", "digits", "--device", "cuda", "--nproc", "2", "--out", tmp_path / "run")
+    assert res.returncode == 2, res.stderr
     assert "Traceback" not in res.stderr and "ChildFailedError" not in res.stderr
-    assert "no mnist files" in res.stderr
     assert res.stderr.strip().splitlines()[-1].startswith("archbench: error: process ")
 
 

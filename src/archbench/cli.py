@@ -143,15 +143,18 @@ def resume_request(args) -> Optional[dict]:
 
 
 def check_before_launch(cfg, settings: dict) -> None:
-    """What one process would refuse, refused once before N start: every rank would print the error."""
+    """What one process would refuse, refused once before N start (every rank would print the error);
+    and the data loaded once, so that a data set that downloads does so here, not N times at once."""
     import copy
     from pathlib import Path
 
+    from .data import load_data
     from .train.run import refuse_interrupted, resolve_config
 
     if cfg.out:
         refuse_interrupted(Path(cfg.out))
-    resolve_config(copy.deepcopy(cfg), copy.deepcopy(settings))
+    run = resolve_config(copy.deepcopy(cfg), copy.deepcopy(settings))
+    load_data(run.data, data_dir=run.data_dir, seed=run.data_seed, **run.data_args)
 
 
 def train_request(args):
