@@ -266,14 +266,12 @@ def earlier_run(run_dir: Path, cfg: TrainConfig, resume: bool) -> Tuple[Optional
     with the settings it started with, whose lr a range test may have fixed), "changed" when they do
     not. Without: "replaced" for an interrupted run, which starts again. None: nothing there."""
     from .errors import CheckpointError
-    from .train.loop import CHECKPOINT
-    from .train.run import read_run_config
+    from .train.run import read_run_config, run_state
 
-    finished = (run_dir / "metrics.json").is_file()
-    interrupted = not finished and (run_dir / CHECKPOINT).is_file()
+    state = run_state(run_dir)
     if not resume:
-        return ("replaced" if interrupted else None), cfg
-    if not (finished or interrupted):
+        return ("replaced" if state == "interrupted" else None), cfg
+    if state is None:
         return None, cfg
     try:
         held = read_run_config(run_dir)["train"]
@@ -283,7 +281,7 @@ def earlier_run(run_dir: Path, cfg: TrainConfig, resume: bool) -> Tuple[Optional
     runtime = ("out",) + RESUME_RUNTIME
     if any(held.get(k) != v for k, v in want.items() if k not in runtime and not (k == "lr" and v == "auto")):
         return "changed", cfg
-    if finished:
+    if state == "finished":
         return "finished", cfg
     return "interrupted", TrainConfig.from_dict({**held, **{k: want[k] for k in runtime}})
 

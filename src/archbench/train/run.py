@@ -60,8 +60,15 @@ def resolve_config(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None)
     return cfg
 
 
+def run_state(run_dir: Path) -> Optional[str]:
+    """"finished" (it wrote metrics.json), "interrupted" (a checkpoint and no metrics) or None."""
+    if (Path(run_dir) / "metrics.json").is_file():
+        return "finished"
+    return "interrupted" if (Path(run_dir) / CHECKPOINT).is_file() else None
+
+
 def refuse_interrupted(out: Path) -> None:
-    if (out / CHECKPOINT).is_file() and not (out / "metrics.json").is_file():
+    if run_state(out) == "interrupted":
         raise UsageError(f"{out} holds an interrupted run: continue it with `archbench train --resume {out}`, "
                          f"or choose another --out (a new run there would replace its checkpoint)")
 
@@ -461,9 +468,10 @@ def read_run_config(run_dir: Path) -> Dict[str, Any]:
 def check_resumable(run_dir: Path) -> Optional[Dict[str, Any]]:
     """The config.json of the interrupted run in RUN_DIR; None, after saying so, when it is finished."""
     config = read_run_config(run_dir)
-    if not (Path(run_dir) / CHECKPOINT).is_file():
+    state = run_state(run_dir)
+    if state is None:
         raise CheckpointError(f"{run_dir} has no {CHECKPOINT} to resume from")
-    if (Path(run_dir) / "metrics.json").is_file():
+    if state == "finished":
         stop = read_json_object(Path(run_dir) / "metrics.json").get("stop_reason", "finished")
         print(f"{run_dir} is finished ({stop}): nothing to resume; start a new run to train longer", file=sys.stderr)
         return None
