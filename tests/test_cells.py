@@ -80,3 +80,46 @@ def test_make_recurrent_builds_either_impl_with_the_same_state_dict_keys():
     x = torch.randn(2, 4, 3)
     torch.testing.assert_close(cells.run_recurrent(scratch.eval(), x), cells.run_recurrent(fused.eval(), x),
                                atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("cell,layers,bi", [c for c in CASES if c[0] != "lstm"])
+def test_cpu_scan_equals_torch_outputs_and_gradients(cell, layers, bi):
+    """run_recurrent sends torch's CPU RNN/GRU through scan.py's written-out backward: same numbers as
+    torch's own module call, outputs and every gradient."""
+    torch.manual_seed(0)
+    ref = cells.FUSED[cell](3, 6, num_layers=layers, batch_first=True, bidirectional=bi).double()
+    x = torch.randn(4, 9, 3, dtype=torch.float64)
+    assert cells.scan_applies(ref, x, None)
+    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
+    o1, o2 = ref(x1)[0], cells.run_recurrent(ref, x2)
+    torch.testing.assert_close(o2, o1, atol=1e-10, rtol=0)
+    w = torch.randn_like(o1)
+    g1 = torch.autograd.grad((o1 * w).sum(), [x1, *ref.parameters()])
+    g2 = torch.autograd.grad((o2 * w).sum(), [x2, *ref.parameters()])
+    for a, b in zip(g1, g2):
+        torch.testing.assert_close(b, a, atol=1e-10, rtol=0)
+    with torch.inference_mode():
+        torch.testing.assert_close(cells.run_recurrent(ref, x), o1.detach(), atol=1e-10, rtol=0)
+
+
+def test_cpu_scan_dropout_between_layers_as_torch():
+    torch.manual_seed(0)
+    ref = nn.GRU(3, 6, num_layers=2, batch_first=True, dropout=0.5).double().train()
+    x = torch.randn(4, 9, 3, dtype=torch.float64)
+    torch.manual_seed(1)
+    a = cells.run_recurrent(ref, x)
+    torch.manual_seed(1)
+    b = cells.run_recurrent(ref, x)
+    torch.testing.assert_close(a, b)  # one mask per seed
+    assert not torch.allclose(a, cells.run_recurrent(ref.eval(), x))  # a mask was applied in training only
+    torch.testing.assert_close(cells.run_recurrent(ref.eval(), x), ref(x)[0], atol=1e-10, rtol=0)
+
+
+def test_cpu_scan_is_only_used_where_it_applies():
+    x = torch.randn(2, 5, 3)
+    assert not cells.scan_applies(nn.LSTM(3, 4, batch_first=True), x, None)  # oneDNN's LSTM is faster
+    assert not cells.scan_applies(nn.RNN(3, 4, batch_first=True, nonlinearity="relu"), x, None)
+    assert not cells.scan_applies(nn.GRU(3, 4, batch_first=True), x, torch.tensor([5, 3]))  # padded: packed
+    assert not cells.scan_applies(nn.GRU(3, 4, batch_first=True), x.bfloat16(), None)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert not cells.scan_applies(nn.GRU(3, 4, batch_first=True), x, None)

@@ -31,6 +31,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from .scan import run_scan, scan_applies
+
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
 
@@ -194,6 +196,8 @@ def run_recurrent(rnn: nn.Module, x: torch.Tensor, lengths: Optional[torch.Tenso
     """Outputs (B, T, D*H) of either implementation, honouring ``lengths`` (None = all T steps real)."""
     if isinstance(rnn, Recurrent):
         return rnn(x, lengths=lengths)[0]
+    if scan_applies(rnn, x, lengths):  # torch's CPU RNN/GRU with a fused backward (scan.py)
+        return run_scan(rnn, x)
     if lengths is None:
         return rnn(x)[0]
     packed = pack_padded_sequence(x, lengths.cpu().clamp_min(1), batch_first=True, enforce_sorted=False)
