@@ -46,6 +46,7 @@ echo "six sequence models on five draws: $(echo "$t1 - $t0" | bc) s" | tee -a "$
 # the notebook's RNN recipe against archbench's rnn, paired: ten draws, then the notebook's own draw with ten seeds
 .venv/bin/python benchmarks/notebook_rnn_draws.py > "$out/notebook-rnn-draws.md" 2>&1
 .venv/bin/python benchmarks/notebook_rnn_draws.py --draws notebook --seeds 0,1,2,3,4,5,6,7,8,9 > "$out/notebook-rnn-seeds.md" 2>&1
+.venv/bin/python benchmarks/cpu_scan.py > "$out/cpu_scan.md" 2>&1  # models/scan.py against torch's CPU RNN/GRU path
 .venv/bin/python benchmarks/conv_ceiling.py > "$out/conv_ceiling.md" 2>&1  # how close the MNIST CNN can get to the bf16 peak
 
 # 5. long-range memory at length 200: what a plain RNN cannot carry (about an hour; accuracy, not speed)
