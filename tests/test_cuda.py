@@ -33,7 +33,7 @@ def test_image_models_train_on_the_gpu_in_bf16(tmp_path, model):
     assert (m["peak_cuda_mb"] or 0) > 0
 
 
-@pytest.mark.parametrize("model", ["lstm", "gru", "transformer", "lstm-attn"])
+@pytest.mark.parametrize("model", ["rnn", "birnn", "lstm", "gru", "transformer", "lstm-attn"])
 def test_sequence_models_train_on_the_gpu(tmp_path, model):
     res = run_cli("train", model, "--data", "seq-sum", "--device", "cuda", "--progress", "none", "--epochs", "3",
                   "--out", tmp_path / model)

@@ -27,6 +27,10 @@ FAST_BF16_FAMILIES = ("mlp", "cnn", "resnet")  # where CPU bf16 autocast is both
 # it in fp32 (measured with two LSTM layers). The GRU and the transformer are no faster in bf16 on CPU;
 # forecasts (regression) stay fp32.
 FAST_BF16_SEQUENCE_MODELS = ("lstm",)
+# On an H100 under bf16 autocast, birnn reached 92.4% on seq-sum (mean of validation and test over data
+# seeds 1-9) against 99.24% in fp32 on a CPU; gru (99.04%) and lstm-attn (99.50%) kept their CPU accuracy.
+# A model this small is bound by kernel launches on a GPU, so fp32 costs it little.
+FP32_ON_GPU_MODELS = ("birnn",)
 
 
 @dataclass
@@ -110,6 +114,8 @@ def resolve_precision(name: str, device: torch.device, family: str, model: str =
     if name != "auto":
         return name
     if device.type == "cuda":
+        if model in FP32_ON_GPU_MODELS:
+            return "fp32"
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     fast = family in FAST_BF16_FAMILIES or (kind == "sequence" and model in FAST_BF16_SEQUENCE_MODELS)
     if device.type == "cpu" and fast and cpu_has_bf16():
