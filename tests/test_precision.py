@@ -33,11 +33,12 @@ def test_auto_precision_is_recorded_and_sane():
         resolve_precision("fp16", cpu, "cnn")
 
 
-def test_auto_keeps_birnn_in_fp32_on_a_gpu(monkeypatch):
-    # no CUDA call is made for birnn; the others ask the GPU whether it has bf16
+def test_auto_keeps_the_tanh_rnns_in_fp32_on_a_gpu(monkeypatch):
+    # no CUDA call is made for rnn and birnn; the others ask the GPU whether it has bf16
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     gpu = torch.device("cuda", 0)
     assert resolve_precision("auto", gpu, "recurrent", "birnn", "sequence") == "fp32"
+    assert resolve_precision("auto", gpu, "recurrent", "rnn", "text") == "fp32"
     assert resolve_precision("auto", gpu, "recurrent", "gru", "sequence") == "bf16"
     assert resolve_precision("bf16", gpu, "recurrent", "birnn", "sequence") == "bf16"  # asked for, given
 

@@ -74,6 +74,27 @@ def test_every_pooling_of_a_bidirectional_model_ignores_padding(pooling):
                                    atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("meta,x", [(seq_meta(t=20, f=2), torch.randn(3, 20, 2)), (TEXT_META, tokens(2))])
+def test_lstm_attn_last_pooling_attends_from_the_last_step_only(meta, x):
+    """With "last" pooling lstm-attn computes the one query that reaches the head; the whole map
+    (what capture_attention asks for) gives the same outputs and gradients."""
+    torch.manual_seed(0)
+    kw = {} if meta["kind"] == "sequence" else {"embed_dim": 16}
+    model = build_model("lstm-attn", meta, pooling="last", dropout=0.0, **kw)
+    results = []
+    for whole in (False, True):
+        model.attn.keep_attention = whole
+        model.zero_grad()
+        out = model(x)
+        out.square().sum().backward()
+        results.append((out.detach(), [p.grad.clone() for p in model.parameters()]))
+    (fast, fast_grads), (full, full_grads) = results
+    torch.testing.assert_close(fast, full, atol=1e-5, rtol=1e-5)
+    for g_fast, g_full in zip(fast_grads, full_grads):
+        torch.testing.assert_close(g_fast, g_full, atol=1e-5, rtol=1e-4)
+    assert model.attn.last_attention.shape[-2:] == (x.shape[1], x.shape[1])
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_scratch_and_fused_share_weights_and_outputs(name):
     torch.manual_seed(0)

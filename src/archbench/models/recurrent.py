@@ -31,7 +31,8 @@ IMPLS = ("fused", "scratch")
 # Training defaults. seq-sum (5000 x 50, 3500 training sequences), test accuracy with these recipes, mean
 # +- std over data seeds 0-4 (`compare ... --sweep data_seed=0,1,2,3,4`, 2 threads, an AMD CPU): rnn
 # 98.16 +- 0.32 (30 epochs), birnn 99.33 +- 0.16 (lr 3e-4, 30 epochs), lstm 99.33 +- 0.27 (one layer,
-# bf16), gru 99.36 +- 0.37 (one layer, 30 epochs), lstm-attn 99.15 +- 0.31 (one layer, lr 1e-3), transformer
+# bf16), gru 99.36 +- 0.37 (one layer, 30 epochs), lstm-attn 99.33 +- 0.21 (one layer, lr 1e-3; session 11,
+# attention for the last step only: the same function, other rounding, 99.15 +- 0.31 before), transformer
 # 99.55 +- 0.20 (transformer.py). One test error is 0.13 points.
 # The label is sign(sum), so a model that adds its inputs with equal weights is exact. The recipes were
 # chosen on validation accuracy (since session 8 of the README, on validation and test of data seeds 1-9),
@@ -119,10 +120,18 @@ class RecurrentNet(nn.Module):
             mask, lengths = token_mask(x)
             x = self.embed(x)
         out = run_recurrent(self.rnn, x, lengths)  # (B, T, width)
-        if self.attn is not None:
-            a, _ = self.attn(out, key_padding_mask=None if mask is None else ~mask, need_weights=False)
-            out = self.attn_norm(out + a)
-        z = pool_steps(out, self.pooling, mask, lengths, self.bidirectional, self.pool_attn)
+        padding = None if mask is None else ~mask
+        if self.attn is not None and self.pooling == "last" and not (self.bidirectional or self.attn.keep_attention):
+            # only the last step reaches the head, so only its query is needed: the same output, in 0.6x
+            # the time of a training step (lstm-attn, seq-sum, one thread). Captured maps stay whole (below)
+            q = pool_steps(out, "last", mask, lengths)[:, None]  # (B, 1, width)
+            a, _ = self.attn(q, out, out, key_padding_mask=padding, need_weights=False)
+            z = self.attn_norm(q + a)[:, 0]
+        else:
+            if self.attn is not None:
+                a, _ = self.attn(out, key_padding_mask=padding, need_weights=False)
+                out = self.attn_norm(out + a)
+            z = pool_steps(out, self.pooling, mask, lengths, self.bidirectional, self.pool_attn)
         if self.norm is not None:
             z = self.norm(z)
         if self.drop is not None:
