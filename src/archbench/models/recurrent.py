@@ -35,7 +35,7 @@ IMPLS = ("fused", "scratch")
 # attention for the last step only: the same function, other rounding, 99.15 +- 0.31 before), transformer
 # 99.55 +- 0.20 (transformer.py). One test error is 0.13 points.
 # The label is sign(sum), so a model that adds its inputs with equal weights is exact. The recipes were
-# chosen on validation accuracy (since session 8 of the README, on validation and test of data seeds 1-9),
+# chosen on validation accuracy (since session 8 of docs/measurements.md, on validation and test of data seeds 1-9),
 # never on the default draw's test set.
 RECURRENT_RECIPE: Dict[str, Dict] = {
     # adding problem at length 200: lstm and gru find the two markers only after ~800 optimiser steps
@@ -226,7 +226,7 @@ class LSTMNet(RecurrentNet):
                 # 99.02% (higher on five draws, equal on two, lower on two), in 0.9x the time. Two layers for 20,
                 # 25 or 30 epochs 99.14%, 99.29%, 99.36% in 1.3x, 1.6x, 1.9x the time; one layer for 45
                 # epochs 99.27% in 1.4x. Those would cost the five-model comparison its 3x over the notebook's
-                # code (README). On an Intel CPU, seeds 1-7, against 98.98% for the old recipe: lr 5e-3
+                # code (docs/measurements.md). On an Intel CPU, seeds 1-7, against 98.98% for the old recipe: lr 5e-3
                 # 99.10%, batch 32 98.95%, hidden 96 99.01%, no weight decay 98.97%, no clipping 98.83%
                 recipe={**RECURRENT_RECIPE, "seq-sum": dict(num_layers=1, epochs=30)}, search_space=SEARCH_SPACE)
 class GRUNet(RecurrentNet):
@@ -243,7 +243,7 @@ class GRUNet(RecurrentNet):
                 # of data seeds 0-4 (higher on three, equal on one, lower on one), in two thirds of the time
                 # (14.8 s against 22.2 s). Peak lr 1e-3, not 3e-3, at which validation accuracy swung between
                 # 93% and 98% in epochs 2-9: 99.71% against 99.23%, higher on each of the five (5e-4: 99.63%)
-                # Weight decay 0 or 1e-2, 20 epochs, batch 32, no clipping: none better on data seeds 1-9 (README)
+                # Weight decay 0 or 1e-2, 20 epochs, batch 32, no clipping: none better on data seeds 1-9 (docs/measurements.md)
                 recipe={**RECURRENT_RECIPE, "seq-sum": dict(pooling="last", dropout=0.0, num_layers=1, lr=1e-3)},
                 search_space={**SEARCH_SPACE, "num_heads": ("choice", [1, 2, 4, 8])})
 class LSTMAttentionNet(RecurrentNet):
