@@ -47,6 +47,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError, UsageError
+from ..files import file_lock
 from . import register_dataset
 from .base import DataBundle, Split, channel_stats, split_off
 
@@ -332,26 +333,6 @@ def build_cache(path: Path, out: Path, image_size=None, workers: int = 0) -> dic
     return manifest
 
 
-class _lock:
-    """An exclusive file lock (POSIX), so DDP ranks or parallel jobs build one cache, not several."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self):
-        self.f = open(self.path, "a+")
-        try:
-            import fcntl
-
-            fcntl.flock(self.f, fcntl.LOCK_EX)
-        except ImportError:
-            pass
-        return self
-
-    def __exit__(self, *a):
-        self.f.close()  # closing releases the lock
-
-
 def _memmap(path: Path) -> torch.Tensor:
     with warnings.catch_warnings():  # read-only on purpose: the cache must never change under a run
         warnings.filterwarnings("ignore", message=".*not writable.*")
@@ -371,7 +352,7 @@ def cached_tree(path: Path, image_size=None, workers: int = 0) -> Tuple[Path, di
     out = base / f"{_slug(path)}-{key}"
     if (out / "manifest.json").exists():
         return out, json.loads((out / "manifest.json").read_text())
-    with _lock(base / f"{out.name}.lock"):
+    with file_lock(base / f"{out.name}.lock"):
         if not (out / "manifest.json").exists():  # another process may have built it meanwhile
             tmp = base / f"{out.name}.tmp{os.getpid()}"
             shutil.rmtree(tmp, ignore_errors=True)
@@ -405,7 +386,7 @@ def _split_train(cache: Path, n: int, val_fraction: float, seed: int) -> Path:
     d = cache / f"split-s{seed}-v{val_fraction:g}"
     if (d / "stats.json").exists():
         return d
-    with _lock(cache / f"{d.name}.lock"):
+    with file_lock(cache / f"{d.name}.lock"):
         if (d / "stats.json").exists():
             return d
         tmp = cache / f"{d.name}.tmp{os.getpid()}"

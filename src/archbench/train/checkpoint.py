@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, Tuple
 
@@ -20,6 +19,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import CheckpointError, UsageError
+from ..files import atomic_write, atomic_write_text  # noqa: F401 - re-exported for old callers
 
 FORMAT = "archbench-checkpoint-1"
 
@@ -55,37 +55,6 @@ def unflatten(obj: Any, tensors: Dict[str, torch.Tensor]) -> Any:
         if "__tuple__" in obj:
             return tuple(unflatten(v, tensors) for v in obj["__tuple__"])
     return obj
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename over ``path`` (same folder, so the rename is atomic)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    def write(tmp):
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-
-    atomic_write(path, write)
 
 
 def save_state(path: Path, state: Dict[str, Any]) -> None:

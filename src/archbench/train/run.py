@@ -12,9 +12,7 @@ Run directory (``--out DIR``, default ``runs/<model>-<data>-<time>``)::
 """
 from __future__ import annotations
 
-import csv
 import inspect
-import io
 import platform
 import sys
 import time
@@ -32,7 +30,8 @@ from ..data.base import DataBundle
 from ..errors import CheckpointError, UsageError
 from ..models import build_model, check_fits, model_entry
 from ..registry import check_types
-from .checkpoint import atomic_write_text, load_model, save_model
+from ..files import atomic_write_text, csv_text, write_json, write_rows_csv  # noqa: F401 - re-exported
+from .checkpoint import load_model, save_model
 from .loop import CHECKPOINT, Trainer, evaluate
 from .runtime import Runtime, init_distributed, resolve_precision, seed_everything, set_threads
 
@@ -81,24 +80,6 @@ def default_run_dir(cfg: TrainConfig) -> Path:
     while path.exists():
         path, i = Path(f"{base}-{i}"), i + 1
     return path
-
-
-def write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, dumps(obj) + "\n")
-
-
-def write_rows_csv(path: Path, history: List[Dict[str, Any]]) -> None:
-    """Rows of dicts as CSV (columns in first-seen order), written atomically."""
-    if not history:
-        return
-    cols: List[str] = []
-    for row in history:
-        cols += [k for k in row if k not in cols]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=cols)
-    w.writeheader()
-    w.writerows(history)
-    atomic_write_text(path, buf.getvalue())
 
 
 def versions() -> Dict[str, str]:
@@ -375,19 +356,16 @@ def forecast_scores(test: Dict[str, Any], bundle: DataBundle) -> Dict[str, Any]:
 
 def write_predictions(run_dir: Path, test: Dict[str, Any], bundle: DataBundle) -> None:
     """Per-example test predictions (for paired significance tests between runs)."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
     if "predictions" in test:
-        w.writerow(["index", "target", "prediction", "confidence"])
+        header = ["index", "target", "prediction", "confidence"]
         conf = test["probabilities"].max(1).values
-        for i, (t, p, c) in enumerate(zip(test["targets"].tolist(), test["predictions"].tolist(), conf.tolist())):
-            w.writerow([i, t, p, f"{c:.6f}"])
+        body = [[i, t, p, f"{c:.6f}"] for i, (t, p, c) in
+                enumerate(zip(test["targets"].tolist(), test["predictions"].tolist(), conf.tolist()))]
     else:
-        w.writerow(["index", "abs_error"])
+        header = ["index", "abs_error"]
         err = (test["outputs"] - test["targets"]).abs().mean(1)
-        for i, e in enumerate(err.tolist()):
-            w.writerow([i, f"{e:.6f}"])
-    atomic_write_text(run_dir / "predictions.csv", buf.getvalue())
+        body = [[i, f"{e:.6f}"] for i, e in enumerate(err.tolist())]
+    atomic_write_text(run_dir / "predictions.csv", csv_text(header, body))
 
 
 def write_run_figures(run_dir: Path, history, test, bundle: DataBundle, model: str = "model",
