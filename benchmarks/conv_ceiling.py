@@ -21,9 +21,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from archbench.bench import gemm_peak
+from archbench.experiment.bench import gemm_peak
 from archbench.models.cnn import CNN
-from archbench.train.cost import forward_flops
+from archbench.models.cost import forward_flops
 
 MNIST = {"input_shape": (1, 28, 28), "num_classes": 10}
 

@@ -2,7 +2,7 @@
 import json
 import sys
 
-from archbench.bench import notebook_accuracies, run_bench
+from archbench.experiment.bench import notebook_accuracies, run_bench
 
 TABLE = """ARCHITECTURE COMPARISON - SEQUENCE CLASSIFICATION
 Model                  Parameters     Test Acc   Best Val Acc   Epochs

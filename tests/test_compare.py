@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from archbench.compare import pair_models, parse_budget, parse_seeds, parse_sweep
+from archbench.experiment.compare import pair_models, parse_budget, parse_seeds, parse_sweep
 from archbench.errors import UsageError
 
 from helpers import run_cli
@@ -24,7 +24,7 @@ def test_parsing():
 
 def test_epochs_for_every_model_is_the_budget_the_table_states():
     from archbench.cli import build_parser, compare_request
-    from archbench.compare import budget_text
+    from archbench.experiment.compare import budget_text
 
     plan, settings = compare_request(build_parser().parse_args(["compare", "mlp", "--data", "digits", "--epochs", "5"]))
     assert plan.budget == {"epochs": 5} and "epochs" not in settings
@@ -145,7 +145,7 @@ def test_resume_keeps_finished_runs_and_continues_interrupted_ones(tmp_path):
     """A comparison stopped part-way goes on with --resume: the finished run is not trained again, the
     interrupted one continues from its checkpoint, and the table equals an uninterrupted comparison's."""
     from archbench import TrainConfig, train_model
-    from archbench.compare import Plan, compare
+    from archbench.experiment.compare import Plan, compare
 
     from helpers import strip_timing
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from archbench.cli import build_parser, compare_request, train_request
-from archbench.compare import check_plan
+from archbench.experiment.compare import check_plan
 from archbench.errors import DataError
-from archbench.train.run import resolve_config
+from archbench.experiment.resolve import resolve_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -9,7 +9,7 @@ import torch.nn as nn
 
 from archbench import TrainConfig, train_model
 from archbench.errors import CheckpointError, UsageError
-from archbench.train.run import load_run
+from archbench.rundir import load_run
 from archbench.viz import explain as explain_mod
 from archbench.viz.explain import attention_maps, conv_pooling_demo, feature_maps, write_explain
 

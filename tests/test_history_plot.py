@@ -25,7 +25,7 @@ def test_smoothed_training_loss_is_labelled(tmp_path):
 
 def test_run_marks_the_epoch_kept_by_val_acc(tmp_path):
     from archbench.config import TrainConfig
-    from archbench.train.run import train
+    from archbench.experiment.run import train
 
     cfg = TrainConfig(model="mlp", data="digits", epochs=3, seed=0, device="cpu", monitor="val_acc",
                       label_smoothing=0.1, progress="none", out=str(tmp_path / "run"))

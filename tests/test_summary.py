@@ -3,7 +3,7 @@ import torch
 import torch.nn as nn
 
 from archbench.models.summary import format_summary, layer_summary, summary_markdown, totals
-from archbench.train.cost import count_parameters, forward_flops
+from archbench.models.cost import count_parameters, forward_flops
 
 
 class LSTMNet(nn.Module):

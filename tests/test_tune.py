@@ -26,8 +26,8 @@ def finished(out_dir):
 
 def test_tune_writes_a_best_yaml_that_trains(tmp_path):
     pytest.importorskip("optuna")
-    from archbench.train.run import resolve_config
-    from archbench.tune import tune
+    from archbench.experiment.resolve import resolve_config
+    from archbench.experiment.tune import tune
 
     res = tune(cfg(), FAST, trials=3, out_dir=tmp_path, space=SPACE)
     assert res["n_trials"] == 3 and 0 < res["best_value"] <= 1
@@ -51,7 +51,7 @@ def test_tune_writes_a_best_yaml_that_trains(tmp_path):
 
 def test_interrupted_tune_resumes_without_repeating_trials(tmp_path):
     pytest.importorskip("optuna")
-    from archbench.tune import tune
+    from archbench.experiment.tune import tune
 
     tune(cfg(), FAST, trials=2, out_dir=tmp_path, space=SPACE)
     first, _ = finished(tmp_path)
@@ -77,7 +77,7 @@ def test_interrupted_tune_resumes_without_repeating_trials(tmp_path):
 @pytest.mark.slow
 def test_a_resumed_search_proposes_what_an_uninterrupted_one_does(tmp_path):
     pytest.importorskip("optuna")
-    from archbench.tune import tune
+    from archbench.experiment.tune import tune
 
     tune(cfg(), FAST, trials=3, out_dir=tmp_path / "once", space=SPACE)
     tune(cfg(), FAST, trials=1, out_dir=tmp_path / "twice", space=SPACE)
@@ -88,7 +88,7 @@ def test_a_resumed_search_proposes_what_an_uninterrupted_one_does(tmp_path):
 
 def test_a_trial_left_running_by_a_killed_search_is_failed_and_replaced(tmp_path):
     optuna = pytest.importorskip("optuna")
-    from archbench.tune import tune
+    from archbench.experiment.tune import tune
 
     study = optuna.create_study(study_name="archbench", storage=f"sqlite:///{tmp_path / 'study.db'}",
                                 direction="maximize")
@@ -102,7 +102,7 @@ def test_a_trial_left_running_by_a_killed_search_is_failed_and_replaced(tmp_path
 
 def test_search_space_comes_from_the_model_less_fixed_keys():
     from archbench.models import model_entry
-    from archbench.tune import DEFAULT_SPACE, search_space
+    from archbench.experiment.tune import DEFAULT_SPACE, search_space
 
     declared = model_entry("mlp").search_space
     space = search_space(cfg(), {"lr": 0.01})
@@ -117,7 +117,7 @@ def test_search_space_comes_from_the_model_less_fixed_keys():
 
 def test_choice_of_lists_round_trips():
     optuna = pytest.importorskip("optuna")
-    from archbench.tune import decode, sample
+    from archbench.experiment.tune import decode, sample
 
     space = {"hidden_sizes": ("choice", [[64], [128, 64]]), "activation": ("choice", ["relu", "tanh"])}
     trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
@@ -127,7 +127,7 @@ def test_choice_of_lists_round_trips():
 
 
 def test_without_optuna_says_how_to_install(tmp_path, monkeypatch):
-    from archbench.tune import tune
+    from archbench.experiment.tune import tune
 
     monkeypatch.setitem(sys.modules, "optuna", None)
     with pytest.raises(UsageError, match=r"pip install 'archbench\[tune\]'"):

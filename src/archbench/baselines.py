@@ -16,8 +16,12 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 
 from .data.base import DataBundle
+from .data.text import tokenize
+from .data.timeseries import forecast_metrics, naive_forecast, seasonal_naive_forecast
 from .errors import UsageError
 
 C_GRID = (1.0, 4.0, 16.0)
@@ -35,10 +39,6 @@ class BagOfWords:
 
     def _features(self, texts: Sequence[str], fit: bool = False):
         if fit:
-            from sklearn.feature_extraction.text import TfidfVectorizer
-
-            from .data.text import tokenize
-
             self.vectorizer = TfidfVectorizer(tokenizer=tokenize, lowercase=False, token_pattern=None,
                                               ngram_range=self.ngram_range, min_df=self.min_df,
                                               max_features=self.max_features, sublinear_tf=True, dtype=np.float32)
@@ -46,8 +46,6 @@ class BagOfWords:
         return self.vectorizer.transform(texts)
 
     def _classifier(self, C: float):
-        from sklearn.linear_model import LogisticRegression
-
         return LogisticRegression(C=C, max_iter=2000, random_state=self.seed)
 
     def fit(self, texts: Sequence[str], labels, val_texts: Optional[Sequence[str]] = None, val_labels=None,
@@ -137,7 +135,6 @@ def run_bow(bundle: DataBundle, seed: int = 0, **kwargs) -> Dict:
 def run_forecast_baselines(bundle: DataBundle) -> Dict[str, Dict]:
     """{"naive": {...}, "seasonal_naive": {...}}, each with val/test MAE and RMSE in original units and
     the test predictions (N, horizon), scaled like ``bundle.test.y``."""
-    from .data.timeseries import forecast_metrics, naive_forecast, seasonal_naive_forecast
 
     if bundle.kind != "forecast":
         raise UsageError(f"naive forecasts need forecasting data; {bundle.name!r} is {bundle.kind}")
@@ -163,3 +160,6 @@ def run_baseline(bundle: DataBundle, seed: int = 0) -> Dict[str, Dict]:
 
 
 __all__ = ["BagOfWords", "fit_bow", "run_bow", "bundle_texts", "run_forecast_baselines", "run_baseline"]
+
+
+BASELINES = {"bow": "bag-of-words baseline: word 1-2-gram TF-IDF + logistic regression (text data)"}

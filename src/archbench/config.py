@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+import yaml
+
 from .errors import CheckpointError, UsageError
 from .registry import check_choice, check_types
 
@@ -85,7 +87,6 @@ DEFAULTS = dict(epochs=10, batch_size=128, lr=1e-3, optimizer="adam", weight_dec
 
 def parse_value(text: str) -> Any:
     """'0.1' -> 0.1, 'true' -> True, '[64,64]' -> [64, 64], 'relu' -> 'relu' (YAML scalars)."""
-    import yaml
 
     try:
         value = yaml.safe_load(text)
@@ -111,8 +112,6 @@ def parse_sets(items: List[str]) -> Dict[str, Any]:
 
 
 def load_config_file(path: str) -> Dict[str, Any]:
-    import yaml
-
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"config file {path} does not exist")

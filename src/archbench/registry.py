@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import difflib
-import inspect
 import importlib
+import inspect
 from typing import Any, Dict, Generic, Iterator, TypeVar
 
 from .errors import UsageError

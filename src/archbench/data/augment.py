@@ -13,6 +13,7 @@ rather than a constant 0, which after normalisation would be the data set's mean
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Callable, Optional
 
 import torch
@@ -166,7 +167,6 @@ def augmentation_gallery(x_few: torch.Tensor, fn: Augment, out_png, n: int = 8,
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from pathlib import Path
 
     x_few = x_few[:6].float().cpu()
     rows = x_few.shape[0]

@@ -14,7 +14,7 @@ Shapes
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -91,6 +91,22 @@ class DataBundle:
             std = torch.tensor(self.std, device=x.device).view(1, -1, 1, 1)
             x = (x - mean) / std
         return x
+
+    def take_batch(self, split: "Split", idx: torch.Tensor, device=None) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The model input and targets of ``split``'s examples ``idx``: indexed where the split lives,
+        moved to ``device``, text trimmed to its longest sequence, images normalised.
+        Returns (x, y): x (B, ...) ready for the model, y (B,) class ids or (B, horizon) targets."""
+        where = idx.to(split.x.device)
+        x = split.x[where].to(device or split.x.device, non_blocking=True)
+        y = split.y[where].to(device or split.y.device, non_blocking=True)
+        if split.lengths is not None:
+            x = trim_padding(x, split.lengths[where.to(split.lengths.device)])
+        return self.preprocess(x), y
+
+
+def example_input(bundle: DataBundle, n: int = 2) -> torch.Tensor:
+    """A real batch of model input from the test split (token ids for text, floats otherwise)."""
+    return bundle.take_batch(bundle.test, torch.arange(min(n, len(bundle.test))))[0]
 
 
 def channel_stats(x: torch.Tensor, chunk: int = 4096):

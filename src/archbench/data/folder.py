@@ -45,6 +45,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
+from PIL import Image
+from tqdm import tqdm
 
 from ..errors import DataError, UsageError
 from ..files import file_lock
@@ -72,8 +74,6 @@ def _read(root: str, is_tar: bool, loc, fd: Optional[int]) -> bytes:
 
 
 def _open_image(data: bytes, name: str):
-    from PIL import Image
-
     try:
         return Image.open(io.BytesIO(data))
     except Exception as e:  # PIL raises several types for garbage
@@ -112,8 +112,6 @@ def _tv_decoder():
 
 
 def _decode_items(root, is_tar, items, size, mode):
-    from PIL import Image
-
     tv = _tv_decoder()
     decode_image, read_mode = (tv[0], tv[1][mode]) if tv else (None, None)
     h, w = size
@@ -226,7 +224,6 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 def _run_chunks(pool, window: int, fn, chunks, args, desc: str):
     """Yield fn(*args[0], chunk, *args[1]) for each chunk, in order, in ``pool`` (or here if None)."""
-    from tqdm import tqdm
 
     bar = tqdm(total=sum(len(c) for c in chunks), desc=desc, unit="img", disable=not sys.stderr.isatty(), leave=False)
     try:

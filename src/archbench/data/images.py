@@ -18,6 +18,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
+import torchvision.datasets as tvd
+from sklearn.datasets import load_digits as sk_digits
 
 from ..errors import DataError
 from . import register_dataset
@@ -51,8 +53,6 @@ def read_sklearn_digits() -> Tuple[np.ndarray, np.ndarray]:
     spec = importlib.util.find_spec("sklearn")
     path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz" if spec else None
     if path is None or not path.is_file():
-        from sklearn.datasets import load_digits as sk_digits
-
         d = sk_digits()
         return d.images, d.target
     data = np.loadtxt(path, delimiter=",")
@@ -84,7 +84,6 @@ _IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images
 
 def _md5s(folder: str) -> dict:
     """The checksums torchvision publishes for these files (file name -> md5)."""
-    import torchvision.datasets as tvd
 
     cls = tvd.MNIST if folder == "MNIST" else tvd.FashionMNIST
     return {fname: md5 for fname, md5 in cls.resources}
@@ -155,8 +154,6 @@ def _load_idx_dataset(name: str, data_dir: Optional[str], seed: int, download: b
 
 
 def _download_idx(name: str, root: Path) -> None:
-    import torchvision.datasets as tvd
-
     cls = tvd.MNIST if name == "mnist" else tvd.FashionMNIST
     try:  # torchvision downloads with a progress bar and checks each file's md5
         cls(root=str(root), train=True, download=True)
@@ -181,8 +178,6 @@ CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 
 @register_dataset("cifar10", "image", "CIFAR-10, 50k/10k 32x32 colour images (downloads, or --data-dir)", downloads=True)
 def load_cifar10(*, data_dir=None, seed=0, download: bool = True) -> DataBundle:
-    import torchvision.datasets as tvd
-
     root = default_root(data_dir)
     try:
         # torchvision checks every batch file's md5 and downloads (with progress) when allowed

@@ -23,10 +23,12 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from torchvision.datasets.utils import download_and_extract_archive
 
 from ..errors import DataError, UsageError
 from . import register_dataset
 from .base import DataBundle, Split, split_off
+from .images import default_root
 
 CLASS_NAMES = ["negative", "positive"]
 TOKENIZER = "words-v1"  # bump when the rules below change: a saved vocab records which one it used
@@ -299,15 +301,12 @@ def read_imdb_split(folder: Path) -> Tuple[List[str], List[int]]:
                   downloads=True)
 def load_imdb(*, data_dir=None, seed=0, max_len: int = 256, min_freq: int = 2, max_vocab: int = 30000,
               val_fraction: float = 0.1, download: bool = True) -> DataBundle:
-    from .images import default_root
-
     root = default_root(data_dir)
     folder = _find_imdb(root)
     if folder is None:
         if data_dir or not download:
             raise DataError(f"aclImdb not found under {root} (expected {root}/aclImdb/train/pos/*.txt); "
                             f"download {IMDB_URL} and extract it there")
-        from torchvision.datasets.utils import download_and_extract_archive
 
         try:  # progress bar and md5 check come with torchvision
             download_and_extract_archive(IMDB_URL, download_root=str(root), md5=IMDB_MD5)

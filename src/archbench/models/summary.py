@@ -21,7 +21,8 @@ from typing import Any, Dict, List
 
 import torch
 import torch.nn as nn
-from ..train.cost import call_model, eval_mode, flop_counter, prepare_input, unfused_kernels
+
+from .cost import call_model, eval_mode, flop_counter, prepare_input, unfused_kernels
 
 # Modules that are one layer even though they have children (they read the children's weights).
 UNITS = (nn.MultiheadAttention, nn.RNNBase)

@@ -27,8 +27,17 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..config import read_json_object
 from ..errors import ArchbenchError, CheckpointError
-from .html_markup import (csv_to_html, esc, flatten, format_value, key_value_table, markdown_to_html,
-                          sentences_to_html, table, url)
+from .html_markup import (
+    csv_to_html,
+    esc,
+    flatten,
+    format_value,
+    key_value_table,
+    markdown_to_html,
+    sentences_to_html,
+    table,
+    url,
+)
 from .html_style import CSS, JS
 
 REPORT = "report.html"
@@ -522,3 +531,11 @@ def _size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return ""
+
+
+def build_report_quietly(directory: Path) -> None:
+    try:
+        from ..report.html import build_report
+    except ImportError:
+        return
+    build_report(directory)

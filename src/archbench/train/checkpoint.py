@@ -11,15 +11,17 @@ at any moment leaves the last complete checkpoint in place.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Dict, Tuple
 
 import torch
 import torch.nn as nn
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 from ..errors import CheckpointError, UsageError
 from ..files import atomic_write, atomic_write_text  # noqa: F401 - re-exported for old callers
+from ..models import build_model
 
 FORMAT = "archbench-checkpoint-1"
 
@@ -59,7 +61,6 @@ def unflatten(obj: Any, tensors: Dict[str, torch.Tensor]) -> Any:
 
 def save_state(path: Path, state: Dict[str, Any]) -> None:
     """Save a nested state as one safetensors file whose header holds the JSON skeleton."""
-    from safetensors.torch import save_file
 
     tensors: Dict[str, torch.Tensor] = {}
     skeleton = flatten(state, tensors)
@@ -69,7 +70,6 @@ def save_state(path: Path, state: Dict[str, Any]) -> None:
 
 def load_state(path: Path) -> Dict[str, Any]:
     """Inverse of save_state. Refuses anything that is not an archbench safetensors file."""
-    from safetensors import safe_open
 
     path = Path(path)
     if not path.is_file():
@@ -107,7 +107,6 @@ def model_state(model: nn.Module) -> Dict[str, torch.Tensor]:
 
 def save_model(model: nn.Module, directory: Path, name: str = "model") -> Path:
     """Write ``name.safetensors`` (weights) and ``name.json`` (what builds the architecture)."""
-    from safetensors.torch import save_file
 
     directory = Path(directory)
     plain = unwrap(model)
@@ -120,9 +119,7 @@ def save_model(model: nn.Module, directory: Path, name: str = "model") -> Path:
 
 def load_model(directory: Path, name: str = "model", device="cpu") -> nn.Module:
     """Rebuild a registered model from ``name.json`` and load ``name.safetensors`` into it."""
-    from safetensors.torch import load_file
 
-    from ..models import build_model
 
     directory = Path(directory)
     arch_path, weights_path = directory / f"{name}.json", directory / f"{name}.safetensors"

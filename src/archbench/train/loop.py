@@ -21,9 +21,11 @@ from typing import Any, Callable, Dict, List, Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from tqdm import tqdm
 
 from ..config import TrainConfig
-from ..data.base import DataBundle, Split, batch_indices, trim_padding
+from ..data.augment import get_augment
+from ..data.base import DataBundle, Split, batch_indices
 from .callbacks import EarlyStopping
 from .checkpoint import load_state, model_state, save_state, unwrap
 from .optim import build_optimizer, build_scheduler, current_lr
@@ -67,12 +69,9 @@ def evaluate(model: nn.Module, bundle: DataBundle, split: Split, rt: Runtime, ba
     sq_sum = torch.zeros((), dtype=torch.float64, device=rt.device)
     outs, order = [], []
     for chunk in idx.split(batch_size):
-        x = split.x[chunk.to(split.x.device)].to(rt.device, non_blocking=True)
-        y = split.y[chunk.to(split.y.device)].to(rt.device, non_blocking=True)
-        if split.lengths is not None:
-            x = trim_padding(x, split.lengths[chunk.to(split.lengths.device)])
+        x, y = bundle.take_batch(split, chunk, rt.device)
         with rt.autocast():
-            out = model(bundle.preprocess(x))
+            out = model(x)
         out = out.float()
         if regression:
             err = out - y
@@ -186,12 +185,7 @@ class Trainer:
 
     def train_step(self, idx: torch.Tensor) -> None:
         split = self.train_split
-        dev_idx = idx.to(split.x.device)
-        x = split.x[dev_idx].to(self.rt.device, non_blocking=True)
-        y = split.y[dev_idx].to(self.rt.device, non_blocking=True)
-        if split.lengths is not None:
-            x = trim_padding(x, split.lengths[dev_idx])
-        x = self.bundle.preprocess(x)
+        x, y = self.bundle.take_batch(split, idx, self.rt.device)
         if self.augment is not None:
             x = self.augment(x, self.aug_gen)
         if x.dim() == 4:
@@ -331,7 +325,6 @@ class Trainer:
         mode = self.cfg.progress
         if not self.rt.is_main or mode in ("none", "epoch") or (mode == "auto" and not sys.stderr.isatty()):
             return None
-        from tqdm import tqdm
 
         return tqdm(total=total, initial=self.step, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", leave=False,
                     unit="batch", dynamic_ncols=True)
@@ -402,7 +395,6 @@ class Trainer:
 def make_augment(name: str, bundle: DataBundle):
     if name in (None, "none") or bundle.kind != "image":
         return None
-    from ..data.augment import get_augment
 
     hint = "digits" if bundle.input_shape[0] == 1 else "natural"
     return get_augment(name, hint)

@@ -29,11 +29,15 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 
 from ..config import TrainConfig
 from ..data.base import batch_indices, trim_padding
 from ..errors import UsageError
+from ..experiment.resolve import prepare, resolve_config
+from ..files import atomic_write_text, write_json
+from ..rundir import marker, open_out_dir
 from .loop import derive_seed, is_regression
 from .optim import build_optimizer
 from .runtime import Runtime, resolve_device, rng_state, set_rng_state
@@ -85,7 +89,6 @@ def lr_find(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, start:
     Returns {"lrs", "losses", "smoothed", "suggestion", "steepest", "min_lr", "method", "stopped_early",
     "seconds", "model", "data"}.
     """
-    from .run import resolve_config
 
     if not (0 < start < end) or not all(map(math.isfinite, (start, end))):
         raise UsageError(f"the lr range needs 0 < start < end, got start={start:g}, end={end:g}")
@@ -118,8 +121,6 @@ def lr_find(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, start:
 
 
 def _range_test(cfg: TrainConfig, rt: Runtime, start: float, end: float, steps: int):
-    from .run import prepare
-
     bundle, model, _ = prepare(cfg, rt)  # seeds everything from cfg.seed, builds a fresh model
     if rt.precision == "fp16":  # fp16 needs a gradient scaler whose skipped steps would blur the curve
         rt.precision = "fp32"
@@ -173,7 +174,6 @@ def _range_test(cfg: TrainConfig, rt: Runtime, start: float, end: float, steps: 
 
 def suggest_lr(cfg: TrainConfig, steps: int = SUGGEST_STEPS) -> float:
     """The lr that ``train(--lr auto)`` uses: the range test's suggestion, the same on every rank."""
-    import torch.distributed as dist
 
     distributed = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
     if not distributed:
@@ -204,11 +204,6 @@ def _suggest_and_say(cfg: TrainConfig, steps: int) -> float:
 # ---------------------------------------------------------------- writing
 
 def write_lr_find(out_dir: Path, result: Dict[str, Any], cfg: TrainConfig) -> None:
-    from .run import marker, write_json
-    from .checkpoint import atomic_write_text
-
-    from .run import open_out_dir
-
     open_out_dir(out_dir, "lr-find")
     title = f"Learning-rate range test: {cfg.model} on {cfg.data}"
     write_json(out_dir / "archbench.json", marker("lr-find", title))

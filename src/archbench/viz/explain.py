@@ -21,6 +21,7 @@ in the functions below marked "optional": when one is missing its section is ski
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -32,11 +33,29 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from ..config import read_json_object
+from ..data.augment import augmentation_gallery
 from ..data.base import DataBundle, Split, trim_padding
 from ..errors import ArchbenchError, CheckpointError, UsageError
-from .explain_images import (conv_layers, conv_pooling_demo, confidently_wrong, display_images, feature_maps,
-                             plot_confidently_wrong, plot_conv_pooling_demo, plot_feature_maps, plot_weight_grid)
+from ..files import atomic_write_text, write_json
+from ..models.attention import capture_attention
+from ..models.transformer import PositionalEncoding, positional_encoding
+from ..report.html import build_report_quietly
+from ..rundir import load_run, marker, open_out_dir
+from ..train.loop import make_augment
+from .explain_images import (
+    confidently_wrong,
+    conv_layers,
+    conv_pooling_demo,
+    display_images,
+    feature_maps,
+    plot_confidently_wrong,
+    plot_conv_pooling_demo,
+    plot_feature_maps,
+    plot_weight_grid,
+)
 from .explain_sequence import plot_attention_layer, plot_attention_pooling, plot_positional_encoding
+from .gradients import gradient_study, write_gradient_study
 
 SUPPORTED = ("image models (cnn, resnet-small, mlp on images), attention models (transformer, lstm-attn, "
              "pooling=attention) and recurrent models (rnn, birnn, lstm, gru)")
@@ -68,26 +87,21 @@ class _Doc:
 # ------------------------------------------------------------------------ optional modules, in one place
 
 def _capture_attention():  # optional: models/attention.py
-    from ..models.attention import capture_attention
 
     return capture_attention
 
 
 def _positional_encoding_module():  # optional: models/transformer.py
-    from ..models.transformer import PositionalEncoding, positional_encoding
 
     return PositionalEncoding, positional_encoding
 
 
 def _gradient_study():  # optional: viz/gradients.py
-    from .gradients import gradient_study, write_gradient_study
 
     return gradient_study, write_gradient_study
 
 
 def _augmentation():  # optional: data/augment.py (make_augment picks the trainer's kind hint)
-    from ..data.augment import augmentation_gallery
-    from ..train.loop import make_augment
 
     return make_augment, augmentation_gallery
 
@@ -413,7 +427,6 @@ def _gradients_section(model: nn.Module, bundle: DataBundle, label: str, doc: _D
     except ImportError as e:
         doc.skip("gradient study", f"the gradient-study module is not available ({e})")
         return
-    import json
 
     try:
         result = study(model, bundle, n=GRADIENT_EXAMPLES, seed=seed)
@@ -440,8 +453,6 @@ def _gradients_section(model: nn.Module, bundle: DataBundle, label: str, doc: _D
 
 def write_explain(run_dir, out_dir=None, n_examples: int = 8, seed: int = 0, device: str = "cpu") -> Path:
     """Explain the model of a finished run (see the module docstring); returns the output directory."""
-    from ..train.checkpoint import atomic_write_text
-    from ..train.run import build_report_quietly, load_run, marker, open_out_dir, write_json
 
     run_dir = Path(run_dir)
     if n_examples < 1:
@@ -481,8 +492,6 @@ def write_explain(run_dir, out_dir=None, n_examples: int = 8, seed: int = 0, dev
 
 
 def _read_metrics(run_dir: Path) -> str:
-    from ..config import read_json_object
-
     try:
         m = read_json_object(run_dir / "metrics.json")
     except (OSError, CheckpointError):  # the title goes without the accuracy

@@ -18,6 +18,7 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from ..data.timeseries import naive_forecast, seasonal_naive_forecast, unscale
 from .history import _plt
 
 STYLE = {"seasonal naive": dict(color="tab:orange", ls="--"), "naive": dict(color="0.55", ls=":")}
@@ -107,7 +108,6 @@ def forecast_figure(bundle, outputs: torch.Tensor, out_dir, split: str = "test",
                     model: str = "model") -> Dict[str, str]:
     """``forecast.png`` in ``out_dir`` for a forecast bundle and the model's scaled outputs on
     ``split`` (as the training loop returns them); returns its figures.json entry."""
-    from ..data.timeseries import naive_forecast, seasonal_naive_forecast, unscale
 
     def units(v):
         return unscale(v, bundle, split)

@@ -36,6 +36,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..rundir import open_out_dir
+from . import fundamentals_plots as plots
+
 SEED = 0
 
 
@@ -444,10 +447,6 @@ def write_fundamentals(out_dir: str | Path, progress: bool = True) -> Path:
 
 
 def _write(out: Path, progress: bool) -> Path:
-    from . import fundamentals_plots as plots
-
-    from ..train.run import open_out_dir
-
     open_out_dir(out, "fundamentals")
     figures: list[dict] = []
     t0 = time.perf_counter()

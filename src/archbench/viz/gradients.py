@@ -28,6 +28,8 @@ import torch.nn.functional as F
 
 from ..data.base import DataBundle, trim_padding
 from ..errors import ArchbenchError
+from ..files import write_json
+from ..rundir import marker, open_out_dir
 
 
 def _model_name(model: nn.Module) -> str:
@@ -188,7 +190,6 @@ def _plot_params(results: Dict[str, Dict[str, Any]], path: Path) -> None:
 
 def write_gradient_study(results: Dict[str, Dict[str, Any]], out_dir) -> Path:
     """Tables, figures and the directory's manifest for {label: gradient_study(...)}."""
-    from ..train.run import marker, open_out_dir, write_json
 
     out = Path(out_dir)
     open_out_dir(out, "gradients")

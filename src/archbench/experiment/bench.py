@@ -10,6 +10,8 @@ session, and reports the ratios. Writes bench.md, bench.csv, bench.json and benc
 from __future__ import annotations
 
 import json
+import os
+import platform
 import re
 import subprocess
 import sys
@@ -18,6 +20,10 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import torch
+
+from ..config import TrainConfig
+from ..files import write_rows_csv
+from .run import train
 
 # The notebook's own test accuracies, the bar for "reached": MNIST from its Parts 2/3; the sequence
 # models from its Part 8 table as ../shared/bench/README.md quotes it -- replaced by the accuracies the
@@ -60,9 +66,6 @@ def time_to(history: List[Dict[str, Any]], key: str, target: float) -> Optional[
 
 
 def bench_model(model: str, data: str, data_dir: Optional[str], device: str, out: Path, extra: Dict[str, Any]):
-    from .config import TrainConfig
-    from .train.run import train
-
     cfg = TrainConfig(model=model, data=data, data_dir=data_dir, device=device, out=str(out / "runs" / f"{model}-{data}"))
     res = train(cfg, {"eval_test_each_epoch": True, "progress": "epoch", **extra}, replace_interrupted=True)
     m, hist = res.metrics, res.history
@@ -187,9 +190,6 @@ def reference(rows, python, script, data_dir, image_data) -> Dict[str, Any]:
 
 
 def machine() -> Dict[str, Any]:
-    import os
-    import platform
-
     cpu = platform.processor()
     try:
         for line in open("/proc/cpuinfo"):
@@ -233,7 +233,6 @@ def write_tables(out: Path, result: Dict[str, Any]) -> None:
         md.append(f"MNIST: the notebook's time to its accuracy is {NOTEBOOK_MNIST_EPOCHS} x its measured seconds per "
                   "epoch (its cells' epoch budget; its early stopping may end a run sooner).")
     (out / "bench.md").write_text("\n".join(md) + "\n")
-    from .train.run import write_rows_csv
 
     write_rows_csv(out / "bench.csv", [{k: v for k, v in r.items() if k != "test_curve"} for r in rows])
     plot(out, rows)

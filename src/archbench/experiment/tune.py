@@ -31,8 +31,17 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from .config import FIELDS, TrainConfig
-from .errors import ArchbenchError, UsageError
+import torch
+import yaml
+
+from ..config import FIELDS, TrainConfig
+from ..data import dataset_entry
+from ..errors import ArchbenchError, UsageError
+from ..files import atomic_write_text, write_json
+from ..models import model_entry
+from ..rundir import marker, open_out_dir
+from .resolve import resolve_config
+from .run import train
 
 DEFAULT_SPACE = {"lr": ("log", 1e-4, 1e-2), "weight_decay": ("log", 1e-6, 1e-2)}
 STUDY = "archbench"
@@ -44,7 +53,6 @@ EXECUTION = {"device", "threads", "progress", "out", "tensorboard", "compile", "
 
 def trial_errors() -> tuple:
     """Errors that fail one trial (recorded in trials.csv) without ending the search."""
-    import torch
 
     oom = getattr(torch.cuda, "OutOfMemoryError", MemoryError)  # a configuration too big for the GPU
     return (ArchbenchError, ValueError, MemoryError, oom)
@@ -63,8 +71,6 @@ def import_optuna():
 def search_space(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None,
                  space: Optional[Dict[str, Any]] = None) -> Dict[str, tuple]:
     """The model's declared space (or DEFAULT_SPACE), less the keys fixed in ``overrides``, checked."""
-    from .data import dataset_entry
-    from .models import model_entry
 
     entry = model_entry(cfg.model)
     space = dict(space or entry.search_space or DEFAULT_SPACE)
@@ -126,8 +132,6 @@ def tune(cfg: TrainConfig, overrides: Optional[Dict[str, Any]], trials: int, out
     Returns {"best_params", "best_value", "n_trials", "study", "metric", "direction"}.
     """
     optuna = import_optuna()
-    from .data import dataset_entry
-    from .train.run import resolve_config
 
     if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
         raise UsageError(f"--trials must be a positive whole number, got {trials!r}")
@@ -139,7 +143,6 @@ def tune(cfg: TrainConfig, overrides: Optional[Dict[str, Any]], trials: int, out
     regression = dataset_entry(cfg.data).kind == "forecast"
     metric, direction = ("val_loss", "minimize") if regression else ("val_acc", "maximize")
     out_dir = Path(out_dir)
-    from .train.run import open_out_dir
 
     open_out_dir(out_dir, "tune")
     db = out_dir / "study.db"
@@ -218,8 +221,6 @@ def count_finished(optuna, study) -> int:
 
 
 def make_objective(optuna, cfg: TrainConfig, overrides: Dict[str, Any], space: Dict[str, tuple], metric: str):
-    from .train.run import train
-
     maximize = metric == "val_acc"
     errors = trial_errors()
 
@@ -280,9 +281,6 @@ def report_trial(optuna, study, total: int, metric: str) -> None:
 
 def write_results(optuna, study, cfg: TrainConfig, overrides: Dict[str, Any], space: Dict[str, tuple], metric: str,
                   out_dir: Path, db: Path) -> Dict[str, Any]:
-    from .train.checkpoint import atomic_write_text
-    from .train.run import marker, write_json
-
     S = optuna.trial.TrialState
     all_trials = study.get_trials(deepcopy=False)
     maximize = metric == "val_acc"
@@ -310,8 +308,6 @@ def write_results(optuna, study, cfg: TrainConfig, overrides: Dict[str, Any], sp
 
 
 def write_trials_csv(path: Path, trials, space: Dict[str, tuple], maximize: bool) -> None:
-    from .train.checkpoint import atomic_write_text
-
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["number", "state", "value", "best_reported", "epochs", "seconds", *space, "error"])
@@ -345,8 +341,6 @@ def fixed_settings(cfg: TrainConfig, overrides: Dict[str, Any]) -> Dict[str, Any
 
 
 def best_yaml(cfg: TrainConfig, fixed: Dict[str, Any], params: Dict[str, Any], best, metric: str, n: int) -> str:
-    import yaml
-
     score = f"validation accuracy {100 * best.value:.2f}%" if metric == "val_acc" else f"validation loss {best.value:.6g}"
     head = (f"# best of {n} trials (archbench tune): trial {best.number}, {score}\n"
             f"# train it: archbench train --config best.yaml (flags such as --epochs override these)\n")

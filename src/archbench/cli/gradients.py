@@ -6,14 +6,15 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
+from ..config import TrainConfig
+from ..experiment.resolve import prepare, resolve_config
+from ..rundir import load_run
+from ..train.runtime import Runtime
+from ..viz.gradients import gradient_study, write_gradient_study
+
 
 def gradients_command(models: List[str], data: Optional[str], settings: Dict[str, Any], out: Path,
                       n: int = 256) -> Path:
-    from ..config import TrainConfig
-    from ..train.run import load_run, prepare, resolve_config
-    from ..train.runtime import Runtime
-    from .gradients import gradient_study, write_gradient_study
-
     results: Dict[str, dict] = {}
     rt = Runtime(device=torch.device("cpu"), precision="fp32")
     for name in models:

@@ -5,25 +5,14 @@ from typing import Any, Dict
 
 import torch
 
-
-def example_input(bundle, n: int = 2) -> torch.Tensor:
-    """A real batch of model input from the test split (token ids for text, floats otherwise)."""
-    from ..data.base import trim_padding
-
-    split = bundle.test
-    idx = torch.arange(min(n, len(split)))
-    x = split.x[idx]
-    if split.lengths is not None:
-        x = trim_padding(x, split.lengths[idx])
-    return bundle.preprocess(x)
+from ..config import TrainConfig
+from ..data.base import example_input
+from ..experiment.resolve import prepare, resolve_config
+from ..models.summary import format_summary, layer_summary, summary_markdown
+from ..train.runtime import Runtime
 
 
 def summary_command(model: str, data: str, settings: Dict[str, Any], markdown: bool = False) -> str:
-    from ..config import TrainConfig
-    from ..train.run import prepare, resolve_config
-    from ..train.runtime import Runtime
-    from .summary import format_summary, layer_summary, summary_markdown
-
     cfg = resolve_config(TrainConfig(model=model, data=data, device="cpu"), settings)
     bundle, net, _ = prepare(cfg, Runtime(device=torch.device("cpu"), precision="fp32"))
     rows = layer_summary(net.eval(), example_input(bundle))

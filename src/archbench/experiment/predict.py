@@ -6,15 +6,16 @@ from typing import Dict, List, Optional
 
 import numpy as np
 import torch
+from PIL import Image, UnidentifiedImageError
 
-from .errors import DataError, UsageError
-from .train.checkpoint import load_model
-from .train.run import read_run_config
+from ..data.text import Vocab
+from ..errors import DataError, UsageError
+from ..rundir import read_run_config
+from ..train.checkpoint import load_model
 
 
 def load_images(paths: List[str], shape) -> torch.Tensor:
     """Image files -> uint8 (N, C, H, W) in the run's input shape (mode and size converted)."""
-    from PIL import Image, UnidentifiedImageError
 
     c, h, w = shape
     out = []
@@ -41,8 +42,6 @@ def preprocess_images(x: torch.Tensor, data: Dict) -> torch.Tensor:
 
 
 def encode_texts(run_dir: Path, texts: List[str], data: Dict) -> torch.Tensor:
-    from .data.text import Vocab
-
     path = run_dir / "vocab.json"
     if not path.is_file():
         raise DataError(f"{run_dir} has no vocab.json: it is not a text run")

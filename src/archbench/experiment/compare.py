@@ -17,15 +17,32 @@ import copy
 import csv
 import io
 import json
+import math
+import multiprocessing as mp
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .config import RESUME_RUNTIME, TrainConfig, parse_value, read_json_object
-from .errors import UsageError
+import numpy as np
+from scipy.stats import wilcoxon
+
+from ..baselines import BASELINES
+from ..config import FIELDS, RESUME_RUNTIME, TrainConfig, parse_value, read_json_object
+from ..data import dataset_entry, load_data
+from ..errors import CheckpointError, UsageError
+from ..files import atomic_write_text, write_json, write_rows_csv
+from ..models import model_entry
+from ..report.html import build_report
+from ..report.stats import aggregate, average_ranks, compare_to_best
+from ..rundir import marker, open_out_dir, read_run_config, run_state
+from ..viz.compare_plots import plot_comparison, plot_costs, plot_sweep
+from .resolve import resolve_config
+from .run import train
+from .tune import tune
 
 ZOO = [("digits", ["mlp", "cnn"]), ("seq-sum", ["rnn", "birnn", "lstm", "gru", "lstm-attn", "transformer"])]
 
@@ -118,8 +135,6 @@ def parse_sweep(text: Optional[str]) -> Tuple[Optional[str], List[Any]]:
 
 def pair_models(models: Sequence[str], datas: Sequence[str]) -> List[Tuple[str, str]]:
     """Each model with every named data set whose kind it takes (an error if it takes none)."""
-    from .data import dataset_entry
-    from .models import model_entry
 
     if not models and not datas:
         return [(d, m) for d, ms in ZOO for m in ms]
@@ -129,7 +144,6 @@ def pair_models(models: Sequence[str], datas: Sequence[str]) -> List[Tuple[str, 
         raise UsageError("name the models to compare (see `archbench models`), or give no arguments for the zoo")
     kinds = {d: dataset_entry(d).kind for d in datas}
     pairs = []
-    from .train.run import BASELINES
 
     for m in models:
         if m in BASELINES:  # the bag-of-words baseline goes with every text data set
@@ -159,8 +173,6 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
     two-thread runs in turn (results then match a ``--threads 1`` run, not the default one).
     resume keeps the runs OUT already holds, finished with the same settings, and continues the
     interrupted ones from their checkpoints; without it every run trains anew."""
-    from .data import load_data
-    from .train.run import BASELINES, marker, open_out_dir, resolve_config, train, write_json
 
     settings, sweepable = check_plan(plan, settings)
     open_out_dir(out, "comparison")
@@ -237,7 +249,6 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
 def check_plan(plan: Plan, settings: Dict[str, Any]):
     """Resolve every run's config before the first trains: a bad value late in a grid must not cost the
     runs before it. Returns (settings per (data, model) pair, the keys each pair takes)."""
-    from .train.run import BASELINES, resolve_config
 
     settings = settings_for_pairs(plan, settings)
     sweepable = {pair: pair_settings(*pair) for pair in plan.pairs}
@@ -265,8 +276,6 @@ def earlier_run(run_dir: Path, cfg: TrainConfig, resume: bool) -> Tuple[Optional
     With resume: "finished" or "interrupted" when its settings equal cfg's (an interrupted run goes on
     with the settings it started with, whose lr a range test may have fixed), "changed" when they do
     not. Without: "replaced" for an interrupted run, which starts again. None: nothing there."""
-    from .errors import CheckpointError
-    from .train.run import read_run_config, run_state
 
     state = run_state(run_dir)
     if not resume:
@@ -292,14 +301,11 @@ def metrics_only(res) -> Dict[str, Any]:
 
 def train_metrics(cfg: TrainConfig, resume: Optional[Path] = None) -> Dict[str, Any]:
     """One run in a worker process (--jobs): it writes its run directory and returns its metrics."""
-    from .train.run import train
 
     return metrics_only(train(cfg, resume=resume, replace_interrupted=True))
 
 
 def process_pool(jobs: int):
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
 
     # spawn: a fresh interpreter per worker, never a fork of a process that already runs torch threads
     return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"))
@@ -328,10 +334,6 @@ def settings_for_pairs(plan: Plan, settings: Dict[str, Any]) -> Dict[Tuple[str, 
 
 def pair_settings(data: str, model: str) -> set:
     """Every key that means something to MODEL trained on DATA: training fields, data options, hparams."""
-    from .config import FIELDS
-    from .data import dataset_entry
-    from .models import model_entry
-    from .train.run import BASELINES
 
     valid = set(FIELDS) | set(dataset_entry(data).options())
     if model not in BASELINES:
@@ -349,8 +351,6 @@ def safe(name: str) -> str:
 
 
 def tune_pair(model, data, overrides, trials, out_dir, log) -> Dict[str, Any]:
-    from .tune import tune
-
     log(f"tuning {model} on {data}: {trials} trials")
     base = {k: v for k, v in overrides.items() if k != "seed"}
     res = tune(TrainConfig(model=model, data=data), base, trials, out_dir, seed=0)
@@ -380,9 +380,7 @@ COLUMNS = [  # (metric key, column title, format, scale)
 def summarise(rows: List[Dict[str, Any]], group: Sequence[str]) -> List[Dict[str, Any]]:
     """Mean ± std of every column over seeds, one row per group (data, model[, swept value]);
     a column no run of the group measured is left out (shown as '–')."""
-    import math
 
-    from .report.stats import aggregate
 
     out = []
     for a in aggregate(rows, group, [c[0] for c in COLUMNS]):
@@ -426,10 +424,6 @@ def csv_text(header: List[str], body: List[List[str]]) -> str:
 
 
 def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
-    from .train.checkpoint import atomic_write_text
-    from .train.run import write_json, write_rows_csv
-    from .viz.compare_plots import plot_comparison, plot_costs, plot_sweep
-
     write_rows_csv(out / "results.csv", rows)  # per-run rows, every metric
 
     # a sweep over data_seed repeats the comparison on fresh draws of the data (and validation split):
@@ -462,16 +456,13 @@ def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
     if plan.sweep_key:
         figures += plot_sweep(out, rows, plan.sweep_key)
     write_json(out / "figures.json", figures)
-    from .report.html import build_report
 
     build_report(out)
 
 
 def significance(out: Path, rows: List[Dict[str, Any]]) -> Dict[str, Any]:
     """Per data set: every model against the most accurate, paired on the same test examples."""
-    import numpy as np
 
-    from .report.stats import compare_to_best
 
     md, table_rows = ["# Which differences are real\n"], {}
     for data in dict.fromkeys(r["data"] for r in rows):
@@ -503,8 +494,6 @@ def significance(out: Path, rows: List[Dict[str, Any]]) -> Dict[str, Any]:
 
 def paired_errors(out: Path, rows: List[Dict[str, Any]]) -> Dict[str, str]:
     """Forecasts: each model's per-window absolute errors against the lowest-MAE model's (seed 0 of each)."""
-    import numpy as np
-    from scipy.stats import wilcoxon
 
     errs = {}
     for r in rows:
@@ -526,8 +515,6 @@ def paired_errors(out: Path, rows: List[Dict[str, Any]]) -> Dict[str, str]:
 
 
 def ranks(summary: List[Dict[str, Any]]) -> str:
-    from .report.stats import average_ranks
-
     table_: Dict[str, Dict[str, float]] = {}
     for s in summary:
         if "test_accuracy" in s:

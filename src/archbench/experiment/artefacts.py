@@ -1,0 +1,86 @@
+"""What a finished run writes beside its weights: costs, layer summary, predictions, forecast scores."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Dict
+
+import torch
+
+from ..config import TrainConfig
+from ..data.base import DataBundle, example_input
+from ..data.timeseries import forecast_metrics, naive_forecast, seasonal_naive_forecast
+from ..files import atomic_write_text, csv_text, write_json
+from ..models.cost import measure_costs
+from ..models.summary import layer_summary, summary_markdown
+from ..train.loop import Trainer
+from ..train.runtime import Runtime
+
+
+def measure_run_costs(trainer: Trainer, bundle: DataBundle, rt: Runtime, weights: Path) -> Dict[str, Any]:
+    """Parameters, FLOPs per sample, latency at batch 1, throughput, peak memory, weights size."""
+
+    test = bundle.test
+    x = bundle.take_batch(test, torch.arange(min(len(test), 512)), rt.device)[0]
+    try:
+        with rt.autocast():
+            costs = measure_costs(trainer.raw.eval(), x, weights_path=weights, latency_repeats=30)
+    except Exception as e:  # a cost we cannot measure must not lose a finished run
+        print(f"warning: cost measurement failed ({type(e).__name__}: {e})", file=sys.stderr)
+        return {"weights_mb": round(weights.stat().st_size / 1e6, 4)}
+    return {k: costs[k] for k in ("flops_per_sample", "latency_ms_b1", "throughput_samples_s", "weights_mb",
+                                  "peak_rss_mb", "peak_cuda_mb") if k in costs}
+
+
+def write_layer_summary(model: torch.nn.Module, bundle: DataBundle, run_dir: Path) -> None:
+    device = next(model.parameters()).device
+    rows = layer_summary(model.eval(), example_input(bundle).to(device))
+    atomic_write_text(run_dir / "summary.md", "# Layers\n\n" + summary_markdown(rows))
+
+
+def forecast_scores(test: Dict[str, Any], bundle: DataBundle) -> Dict[str, Any]:
+    """Test MAE/RMSE in the series' own units, beside the naive and seasonal-naive forecasts."""
+    if bundle.kind != "forecast":
+        return {"test_mae": test["mae"], "test_rmse": test["rmse"]}
+
+    target = test["targets"]
+    out = {f"test_{k}": v for k, v in forecast_metrics(test["outputs"], target, bundle).items()}
+    for name, fn in (("naive", naive_forecast), ("seasonal_naive", seasonal_naive_forecast)):
+        for k, v in forecast_metrics(fn(bundle, split="test"), target, bundle).items():
+            out[f"{name}_{k}"] = v
+    out["beats_seasonal_naive"] = bool(out["test_rmse"] < out["seasonal_naive_rmse"])
+    return out
+
+
+def write_predictions(run_dir: Path, test: Dict[str, Any], bundle: DataBundle) -> None:
+    """Per-example test predictions (for paired significance tests between runs)."""
+    if "predictions" in test:
+        header = ["index", "target", "prediction", "confidence"]
+        conf = test["probabilities"].max(1).values
+        body = [[i, t, p, f"{c:.6f}"] for i, (t, p, c) in
+                enumerate(zip(test["targets"].tolist(), test["predictions"].tolist(), conf.tolist()))]
+    else:
+        header = ["index", "abs_error"]
+        err = (test["outputs"] - test["targets"]).abs().mean(1)
+        body = [[i, f"{e:.6f}"] for i, e in enumerate(err.tolist())]
+    atomic_write_text(run_dir / "predictions.csv", csv_text(header, body))
+
+
+def save_extras(bundle: DataBundle, run_dir: Path) -> None:
+    vocab = bundle.extras.get("vocab")
+    if vocab is not None and hasattr(vocab, "to_json"):
+        atomic_write_text(run_dir / "vocab.json", vocab.to_json())
+    if "scaler" in bundle.extras:
+        write_json(run_dir / "scaler.json", [float(v) for v in bundle.extras["scaler"]])
+
+
+def open_tensorboard(cfg: TrainConfig, run_dir: Path):
+    if not cfg.tensorboard:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        print("tensorboard is not installed (pip install 'archbench[tensorboard]'); history.csv is still written",
+              file=sys.stderr)
+        return None
+    return SummaryWriter(str(run_dir / "tensorboard"))
