@@ -5,8 +5,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archbench.models import build_model
-from archbench.models.attention import (AttentionPooling, MultiHeadAttention, capture_attention,
-                                        scaled_dot_product_attention)
+from archbench.models.attention import (
+    AttentionPooling,
+    MultiHeadAttention,
+    capture_attention,
+    scaled_dot_product_attention,
+)
 
 D = torch.float64
 

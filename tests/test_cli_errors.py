@@ -4,7 +4,6 @@ import shutil
 import time
 
 import pytest
-
 from helpers import run_cli
 
 USAGE = [
@@ -144,11 +143,10 @@ def test_help_is_fast_and_explains_every_command():
 
 def test_set_values_are_checked_against_annotations():
     import inspect
+    from typing import Optional
 
     from archbench.errors import UsageError
     from archbench.registry import check_types
-
-    from typing import Optional
 
     # real annotations, and the strings that `from __future__ import annotations` leaves
     def f(*, n: int = 1, p: float = 0.5, on: bool = False, name: str = "a", k: Optional[int] = None,

@@ -3,11 +3,10 @@ import csv
 import json
 
 import pytest
-
-from archbench.experiment.compare import pair_models, parse_budget, parse_seeds, parse_sweep
-from archbench.errors import UsageError
-
 from helpers import run_cli
+
+from archbench.errors import UsageError
+from archbench.experiment.compare import pair_models, parse_budget, parse_seeds, parse_sweep
 
 
 def test_parsing():
@@ -144,10 +143,10 @@ def test_a_sweep_over_data_seed_averages_the_table_over_the_draws(tmp_path):
 def test_resume_keeps_finished_runs_and_continues_interrupted_ones(tmp_path):
     """A comparison stopped part-way goes on with --resume: the finished run is not trained again, the
     interrupted one continues from its checkpoint, and the table equals an uninterrupted comparison's."""
+    from helpers import strip_timing
+
     from archbench import TrainConfig, train_model
     from archbench.experiment.compare import Plan, compare
-
-    from helpers import strip_timing
 
     plan = Plan([("digits", "mlp")], seeds=[0, 1], budget={"epochs": 2})
     settings = {"threads": 1, "precision": "fp32", "device": "cpu", "batch_size": 128}

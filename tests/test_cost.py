@@ -4,7 +4,15 @@ import pytest
 import torch
 import torch.nn as nn
 
-from archbench.models.cost import count_parameters, file_size_mb, forward_flops, inference_latency_ms, inference_throughput, measure_costs, peak_memory_mb
+from archbench.models.cost import (
+    count_parameters,
+    file_size_mb,
+    forward_flops,
+    inference_latency_ms,
+    inference_throughput,
+    measure_costs,
+    peak_memory_mb,
+)
 
 
 def test_count_parameters_trainable_only():

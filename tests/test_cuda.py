@@ -5,7 +5,6 @@ import json
 
 import pytest
 import torch
-
 from helpers import run_cli, start_and_kill_after_epoch
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -3,7 +3,6 @@ across world sizes, and kill-and-resume under DDP."""
 import json
 
 import pytest
-
 from helpers import run_cli, start_and_kill_after_epoch
 
 pytestmark = pytest.mark.slow

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from archbench.cli import build_parser, compare_request, train_request
-from archbench.experiment.compare import check_plan
 from archbench.errors import DataError
+from archbench.experiment.compare import check_plan
 from archbench.experiment.resolve import resolve_config
 
 ROOT = Path(__file__).resolve().parents[1]

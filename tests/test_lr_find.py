@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from archbench import TrainConfig, train_model as train
+from archbench import TrainConfig
+from archbench import train_model as train
 from archbench.errors import UsageError
-from archbench.train.lr_find import lr_find, smooth, suggest, suggest_lr
+from archbench.experiment.lr_find import lr_find, suggest_lr
+from archbench.train.lr_find import smooth, suggest
 
 FAST = dict(progress="none", threads=1, precision="fp32")
 

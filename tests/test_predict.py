@@ -3,9 +3,8 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from helpers import run_cli
+from PIL import Image
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from archbench.errors import ArchbenchError
-from archbench.report.stats import (aggregate, average_ranks, bootstrap_diff, compare_to_best, holm, mcnemar,
-                                    mean_std)
+from archbench.report.stats import aggregate, average_ranks, bootstrap_diff, compare_to_best, holm, mcnemar, mean_std
 
 
 def test_mean_std_matches_hand_values():

@@ -2,8 +2,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from archbench.models.summary import format_summary, layer_summary, summary_markdown, totals
 from archbench.models.cost import count_parameters, forward_flops
+from archbench.models.summary import format_summary, layer_summary, summary_markdown, totals
 
 
 class LSTMNet(nn.Module):

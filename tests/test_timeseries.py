@@ -6,8 +6,15 @@ import pytest
 import torch
 
 from archbench.data import load_data
-from archbench.data.timeseries import (forecast_bundle, forecast_metrics, naive_forecast, parse_ts,
-                                       read_csv_column, seasonal_naive_forecast, stratified_split)
+from archbench.data.timeseries import (
+    forecast_bundle,
+    forecast_metrics,
+    naive_forecast,
+    parse_ts,
+    read_csv_column,
+    seasonal_naive_forecast,
+    stratified_split,
+)
 from archbench.errors import DataError, UsageError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -3,8 +3,13 @@ import numpy as np
 import pytest
 import torch
 
-from archbench.data.timeseries import (forecast_bundle, forecast_metrics, naive_forecast, seasonal_naive_forecast,
-                                       unscale)
+from archbench.data.timeseries import (
+    forecast_bundle,
+    forecast_metrics,
+    naive_forecast,
+    seasonal_naive_forecast,
+    unscale,
+)
 from archbench.errors import UsageError
 
 PATTERN = np.array([3.0, 5, 9, 4, 1, 0, 2, 8, 7, 6, 5, 4])

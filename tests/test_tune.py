@@ -101,8 +101,8 @@ def test_a_trial_left_running_by_a_killed_search_is_failed_and_replaced(tmp_path
 
 
 def test_search_space_comes_from_the_model_less_fixed_keys():
-    from archbench.models import model_entry
     from archbench.experiment.tune import DEFAULT_SPACE, search_space
+    from archbench.models import model_entry
 
     declared = model_entry("mlp").search_space
     space = search_space(cfg(), {"lr": 0.01})

@@ -15,13 +15,13 @@ from ..data import list_datasets
 from ..errors import UsageError
 from ..experiment.bench import run_bench
 from ..experiment.compare import Plan, compare, pair_models, parse_budget, parse_seeds, parse_sweep
+from ..experiment.lr_find import lr_find
 from ..experiment.predict import predict_run
 from ..experiment.run import evaluate_run, resume_run, train
 from ..experiment.tune import tune
 from ..models import list_models
 from ..report.html import build_report, open_report
 from ..rundir import check_resumable, open_out_dir
-from ..train.lr_find import lr_find
 from ..viz.explain import write_explain
 from ..viz.fundamentals import write_fundamentals
 from .gradients import gradients_command

@@ -30,7 +30,6 @@ from ..report.html import build_report_quietly
 from ..rundir import check_resumable, default_run_dir, load_run, marker, open_out_dir, refuse_interrupted, versions
 from ..train.checkpoint import save_model
 from ..train.loop import CHECKPOINT, Trainer, evaluate
-from ..train.lr_find import suggest_lr
 from ..train.runtime import Runtime, init_distributed, resolve_device, set_threads
 from ..viz.history import plot_confusion
 from ..viz.run_figures import write_run_figures
@@ -42,6 +41,7 @@ from .artefacts import (
     write_layer_summary,
     write_predictions,
 )
+from .lr_find import suggest_lr
 from .resolve import prepare, resolve_config, use_channels_last
 
 

@@ -183,7 +183,8 @@ class Trainer:
             loss.backward()
         return out, loss
 
-    def train_step(self, idx: torch.Tensor) -> None:
+    def train_step(self, idx: torch.Tensor) -> torch.Tensor:
+        """One optimiser step on the training examples ``idx``; returns the batch's loss (a 0-d tensor)."""
         split = self.train_split
         x, y = self.bundle.take_batch(split, idx, self.rt.device)
         if self.augment is not None:
@@ -218,6 +219,13 @@ class Trainer:
             if not is_regression(self.bundle):
                 self._acc_hit += (out.detach().argmax(1) == y).sum()
         self._acc_n += n
+        return loss.detach()
+
+    def reset_sums(self) -> None:
+        """Zero the running loss, hit and sample sums of the epoch in progress."""
+        self._acc_loss = torch.zeros((), dtype=torch.float64, device=self.rt.device)
+        self._acc_hit = torch.zeros((), dtype=torch.float64, device=self.rt.device)
+        self._acc_n = 0
 
     # -------------------------------------------------------------- the loop
     def fit(self) -> List[Dict[str, Any]]:
@@ -228,9 +236,7 @@ class Trainer:
             batches = self.epoch_batches(epoch)
             if self.step == 0:
                 self._seed_epoch(epoch)
-            self._acc_loss = torch.zeros((), dtype=torch.float64, device=rt.device)
-            self._acc_hit = torch.zeros((), dtype=torch.float64, device=rt.device)
-            self._acc_n = 0
+            self.reset_sums()
             bar = self._bar(len(batches), epoch)
             t0 = time.perf_counter()
             last_ckpt = t0
