@@ -41,6 +41,7 @@ from ..report.stats import aggregate, average_ranks, compare_to_best
 from ..rundir import marker, open_out_dir, read_run_config, run_state
 from ..viz.compare_plots import plot_comparison, plot_costs, plot_sweep
 from .resolve import resolve_config
+from .results import ComparisonResult
 from .run import train
 from .tune import tune
 
@@ -243,7 +244,7 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
                                          "sweep": {"key": plan.sweep_key, "values": plan.sweep_values},
                                          "seconds": round(time.perf_counter() - t_all, 2), "jobs": jobs})
     write_outputs(out, rows, plan)
-    return {"rows": rows, "out": out}
+    return ComparisonResult(rows, out)
 
 
 def check_plan(plan: Plan, settings: Dict[str, Any]):

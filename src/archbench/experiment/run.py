@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
 import torch
 
@@ -26,7 +25,7 @@ from ..data import dataset_entry, load_data
 from ..data.base import DataBundle
 from ..errors import UsageError
 from ..files import write_json, write_rows_csv
-from ..report.html import build_report_quietly
+from ..report.html import build_report
 from ..rundir import check_resumable, default_run_dir, load_run, marker, open_out_dir, refuse_interrupted, versions
 from ..train.checkpoint import save_model
 from ..train.loop import CHECKPOINT, Trainer, evaluate
@@ -43,15 +42,7 @@ from .artefacts import (
 )
 from .lr_find import suggest_lr
 from .resolve import prepare, resolve_config, use_channels_last
-
-
-@dataclass
-class RunResult:
-    run_dir: Optional[Path]
-    metrics: Dict[str, Any]
-    history: List[Dict[str, Any]]
-    model: torch.nn.Module
-    bundle: DataBundle
+from .results import RunResult
 
 
 def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: Optional[Path] = None,
@@ -167,7 +158,7 @@ def train_baseline(cfg: TrainConfig, overrides: Dict[str, Any], write: bool = Tr
         write_json(run_dir / "figures.json", [{"file": "confusion.png", "title": "Confusion matrix (test)",
                                                "caption": "The baseline every neural model must beat."}])
         write_json(run_dir / "metrics.json", metrics)
-        build_report_quietly(run_dir)
+        build_report(run_dir)
     if cfg.progress != "none":
         print(f"bow on {cfg.data}: test accuracy {100 * res['test_accuracy']:.2f}% in {res['train_seconds']:.1f}s",
               file=sys.stderr)
@@ -214,7 +205,7 @@ def finish(trainer: Trainer, cfg: TrainConfig, rt: Runtime, bundle: DataBundle, 
                                 label_smoothing=cfg.label_smoothing or 0.0)
     write_json(run_dir / "metrics.json", metrics)
     write_json(run_dir / "figures.json", figures)
-    build_report_quietly(run_dir)
+    build_report(run_dir)
     metrics["_test"] = test
     return metrics
 

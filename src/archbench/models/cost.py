@@ -27,6 +27,7 @@ from typing import Any, Dict, Optional, Union
 
 import torch
 import torch.nn as nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 Inputs = Union[torch.Tensor, tuple, list]
@@ -83,12 +84,7 @@ def unfused_kernels():
             stack.enter_context(torch.backends.mkldnn.flags(enabled=False))
             stack.enter_context(torch.backends.cudnn.flags(enabled=False,
                                                            deterministic=torch.backends.cudnn.deterministic))
-        try:
-            from torch.nn.attention import SDPBackend, sdpa_kernel
-
-            stack.enter_context(sdpa_kernel(SDPBackend.MATH))
-        except ImportError:  # torch < 2.3: the CPU math path is the default there
-            pass
+        stack.enter_context(sdpa_kernel(SDPBackend.MATH))
         if fastpath is not None:
             mha.set_fastpath_enabled(False)
         try:

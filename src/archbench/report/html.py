@@ -531,11 +531,3 @@ def _size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return ""
-
-
-def build_report_quietly(directory: Path) -> None:
-    try:
-        from ..report.html import build_report
-    except ImportError:
-        return
-    build_report(directory)

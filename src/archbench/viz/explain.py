@@ -39,8 +39,9 @@ from ..data.base import DataBundle, Split, trim_padding
 from ..errors import ArchbenchError, CheckpointError, UsageError
 from ..files import atomic_write_text, write_json
 from ..models.attention import capture_attention
+from ..models.recurrent import RecurrentNet
 from ..models.transformer import PositionalEncoding, positional_encoding
-from ..report.html import build_report_quietly
+from ..report.html import build_report
 from ..rundir import load_run, marker, open_out_dir
 from ..train.loop import make_augment
 from .explain_images import (
@@ -96,24 +97,6 @@ def _positional_encoding_module():  # optional: models/transformer.py
     return PositionalEncoding, positional_encoding
 
 
-def _gradient_study():  # optional: viz/gradients.py
-
-    return gradient_study, write_gradient_study
-
-
-def _augmentation():  # optional: data/augment.py (make_augment picks the trainer's kind hint)
-
-    return make_augment, augmentation_gallery
-
-
-def _recurrent_base() -> Tuple[type, ...]:
-    try:
-        from ..models.recurrent import RecurrentNet
-    except ImportError:
-        return (nn.RNNBase,)
-    return (RecurrentNet, nn.RNNBase)
-
-
 # ------------------------------------------------------------------------ computations
 
 def attention_maps(model: nn.Module, x: torch.Tensor) -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
@@ -163,7 +146,7 @@ def plan_sections(model: nn.Module, bundle: DataBundle) -> List[str]:
         plan.append("attention")
     if _has_positions(model):
         plan.append("positions")
-    if isinstance(model, _recurrent_base()) or any(isinstance(m, nn.RNNBase) for m in model.modules()):
+    if isinstance(model, (RecurrentNet, nn.RNNBase)) or any(isinstance(m, nn.RNNBase) for m in model.modules()):
         plan.append("gradients")
     return plan
 
@@ -295,11 +278,6 @@ def _mlp_section(model: nn.Module, bundle: DataBundle, doc: _Doc) -> None:
 
 
 def _augmentation_section(bundle: DataBundle, config: Dict[str, Any], doc: _Doc, seed: int) -> None:
-    try:
-        make_augment, gallery = _augmentation()
-    except ImportError as e:
-        doc.skip("augmentation gallery", f"the augmentation module is not available ({e})")
-        return
     used = str(config["train"].get("augment") or "none")
     name = used if used != "none" else "basic"
     fn = make_augment(name, bundle)
@@ -310,7 +288,7 @@ def _augmentation_section(bundle: DataBundle, config: Dict[str, Any], doc: _Doc,
     x = bundle.preprocess(bundle.train.x[idx])
     g = torch.Generator().manual_seed(seed)
     title = f"Data augmentation: --augment {name}" + ("" if used != "none" else " (this run trained without it)")
-    entry = gallery(x, fn, doc.out / "augmentation.png", n=8, generator=g, title=title)
+    entry = augmentation_gallery(x, fn, doc.out / "augmentation.png", n=8, generator=g, title=title)
     caption = entry.get("caption", "")
     if used == "none":
         caption = f"This run used no augmentation; shown is what --augment {name} would do. " + caption
@@ -423,19 +401,13 @@ def _positions_section(model: nn.Module, bundle: DataBundle, doc: _Doc) -> None:
 
 def _gradients_section(model: nn.Module, bundle: DataBundle, label: str, doc: _Doc, seed: int) -> None:
     try:
-        study, write_study = _gradient_study()
-    except ImportError as e:
-        doc.skip("gradient study", f"the gradient-study module is not available ({e})")
-        return
-
-    try:
-        result = study(model, bundle, n=GRADIENT_EXAMPLES, seed=seed)
+        result = gradient_study(model, bundle, n=GRADIENT_EXAMPLES, seed=seed)
     except ArchbenchError as e:  # a deliberate "cannot study this" (e.g. no sequence input)
         doc.skip("gradient study", str(e))
         return
     gdir = doc.out / "gradients"
     gdir.mkdir(parents=True, exist_ok=True)
-    write_study({label: result}, gdir)
+    write_gradient_study({label: result}, gdir)
     doc.sections.append("gradients")
     listed = []
     if (gdir / "figures.json").is_file():
@@ -487,7 +459,7 @@ def write_explain(run_dir, out_dir=None, n_examples: int = 8, seed: int = 0, dev
     tail = ["## Skipped", ""] + [f"- {s}" for s in doc.skipped] + [""] if doc.skipped else []
     figs = ["## Figures", ""] + [f"- `{f['file']}`: {f['title']}" for f in figures] + [""]
     atomic_write_text(out / "explain.md", "\n".join(head + doc.md + figs + tail))
-    build_report_quietly(out)
+    build_report(out)
     return out
 
 

@@ -36,6 +36,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import __version__
 from ..rundir import open_out_dir
 from . import fundamentals_plots as plots
 
@@ -429,11 +430,7 @@ def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
 
 
 def _version() -> str:
-    try:
-        from archbench import __version__
-        return str(__version__)
-    except Exception:  # noqa: BLE001 - the package may be imported from a bare source tree
-        return "0"
+    return str(__version__)
 
 
 def write_fundamentals(out_dir: str | Path, progress: bool = True) -> Path:
