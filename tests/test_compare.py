@@ -22,7 +22,8 @@ def test_parsing():
 
 
 def test_epochs_for_every_model_is_the_budget_the_table_states():
-    from archbench.cli import build_parser, compare_request
+    from archbench.cli.commands import compare_request
+    from archbench.cli.parser import build_parser
     from archbench.experiment.compare import budget_text
 
     plan, settings = compare_request(build_parser().parse_args(["compare", "mlp", "--data", "digits", "--epochs", "5"]))

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from archbench.cli import build_parser, compare_request, train_request
+from archbench.cli.commands import compare_request, train_request
+from archbench.cli.parser import build_parser
 from archbench.errors import DataError
 from archbench.experiment.compare import check_plan
 from archbench.experiment.resolve import resolve_config
