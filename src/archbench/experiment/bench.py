@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional
 import torch
 
 from ..config import TrainConfig
-from ..files import write_rows_csv
+from ..files import atomic_write_text, write_json, write_rows_csv
 from .run import train
 
 # The notebook's own test accuracies, the bar for "reached": MNIST from its Parts 2/3; the sequence
@@ -144,7 +144,7 @@ def run_bench(out: Path, data_dir: Optional[str], device: str = "cpu", models: O
     result: Dict[str, Any] = {"machine": machine(), "gemm_peak_gflops": peaks, "rows": rows}
     if reference_python:
         result["reference"] = reference(rows, reference_python, reference_script, data_dir, image_data)
-    (out / "bench.json").write_text(json.dumps(result, indent=2, default=str))
+    write_json(out / "bench.json", result)
     write_tables(out, result)
     return result
 
@@ -232,7 +232,7 @@ def write_tables(out: Path, result: Dict[str, Any]) -> None:
     if any(r.get("notebook_s_to_acc") for r in rows if r["data"] == "mnist"):
         md.append(f"MNIST: the notebook's time to its accuracy is {NOTEBOOK_MNIST_EPOCHS} x its measured seconds per "
                   "epoch (its cells' epoch budget; its early stopping may end a run sooner).")
-    (out / "bench.md").write_text("\n".join(md) + "\n")
+    atomic_write_text(out / "bench.md", "\n".join(md) + "\n")
 
     write_rows_csv(out / "bench.csv", [{k: v for k, v in r.items() if k != "test_curve"} for r in rows])
     plot(out, rows)

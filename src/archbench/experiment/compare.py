@@ -14,8 +14,6 @@
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import json
 import math
 import multiprocessing as mp
@@ -34,7 +32,7 @@ from ..baselines import BASELINES
 from ..config import FIELDS, RESUME_RUNTIME, TrainConfig, parse_value, read_json_object
 from ..data import dataset_entry, load_data
 from ..errors import CheckpointError, UsageError
-from ..files import atomic_write_text, write_json, write_rows_csv
+from ..files import atomic_write_text, csv_text, markdown_table, safe_name, write_json, write_rows_csv
 from ..models import model_entry
 from ..report.html import build_report
 from ..report.stats import aggregate, average_ranks, compare_to_best
@@ -198,7 +196,7 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
         if tune_trials and (data, model) not in tuned:
             tuned[(data, model)] = tune_pair(model, data, overrides, tune_trials, out / "tuning" / data / model, log)
         overrides.update(tuned.get((data, model), {}))
-        rel = Path("runs") / safe(data) / run_name(model, seed, plan.sweep_key, value)
+        rel = Path("runs") / safe_name(data.split("/")[-1]) / run_name(model, seed, plan.sweep_key, value)
         base["run_dir"] = str(rel)
         runs_index.append({"model": model, "data": data, "seed": seed, "dir": str(rel),
                            **({plan.sweep_key: value} if plan.sweep_key else {})})
@@ -347,10 +345,6 @@ def comparison_title(plan: Plan) -> str:
     return f"Comparison on {', '.join(datas)}"
 
 
-def safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name.split("/")[-1])[:40]
-
-
 def tune_pair(model, data, overrides, trials, out_dir, log) -> Dict[str, Any]:
     log(f"tuning {model} on {data}: {trials} trials")
     base = {k: v for k, v in overrides.items() if k != "seed"}
@@ -408,20 +402,6 @@ def table(summary: List[Dict[str, Any]], lead: Sequence[str]) -> Tuple[List[str]
     header = [h.capitalize() for h in lead] + [c[1] for c in cols]
     body = [[str(s[h]) for h in lead] + [cell(s, c[0], c[2], c[3]) for c in cols] for s in summary]
     return header, body
-
-
-def markdown_table(header: List[str], body: List[List[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in body]
-    return "\n".join(lines) + "\n"
-
-
-def csv_text(header: List[str], body: List[List[str]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(header)
-    w.writerows(body)
-    return buf.getvalue()
 
 
 def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:

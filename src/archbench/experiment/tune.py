@@ -22,8 +22,6 @@ tune.png, tune_params.png, figures.json, archbench.json (type "tune").
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import json
 import math
 import sys
@@ -37,7 +35,7 @@ import yaml
 from ..config import FIELDS, TrainConfig
 from ..data import dataset_entry
 from ..errors import ArchbenchError, UsageError
-from ..files import atomic_write_text, write_json
+from ..files import atomic_write_text, csv_text, write_json
 from ..models import model_entry
 from ..rundir import marker, open_out_dir
 from .resolve import resolve_config
@@ -308,18 +306,17 @@ def write_results(optuna, study, cfg: TrainConfig, overrides: Dict[str, Any], sp
 
 
 def write_trials_csv(path: Path, trials, space: Dict[str, tuple], maximize: bool) -> None:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["number", "state", "value", "best_reported", "epochs", "seconds", *space, "error"])
+    body = []
     for t in trials:
         params = decode(t.params, space)
         br = best_reported(t, maximize)
-        w.writerow([t.number, t.state.name.lower(), "" if t.value is None else f"{t.value:.6g}",
-                    "" if br is None else f"{br:.6g}", t.user_attrs.get("epochs", ""),
-                    f"{t.duration.total_seconds():.2f}" if t.duration else "",
-                    *[json.dumps(params[k]) if isinstance(params.get(k), list) else params.get(k, "") for k in space],
-                    t.user_attrs.get("error", "")])
-    atomic_write_text(path, buf.getvalue())
+        body.append([t.number, t.state.name.lower(), "" if t.value is None else f"{t.value:.6g}",
+                     "" if br is None else f"{br:.6g}", t.user_attrs.get("epochs", ""),
+                     f"{t.duration.total_seconds():.2f}" if t.duration else "",
+                     *[json.dumps(params[k]) if isinstance(params.get(k), list) else params.get(k, "") for k in space],
+                     t.user_attrs.get("error", "")])
+    header = ["number", "state", "value", "best_reported", "epochs", "seconds", *space, "error"]
+    atomic_write_text(path, csv_text(header, body))
 
 
 def fixed_settings(cfg: TrainConfig, overrides: Dict[str, Any]) -> Dict[str, Any]:

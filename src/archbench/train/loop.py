@@ -229,7 +229,7 @@ class Trainer:
 
     # -------------------------------------------------------------- the loop
     def fit(self) -> List[Dict[str, Any]]:
-        cfg, rt = self.cfg, self.rt
+        cfg = self.cfg
         bar = None
         while self.epoch < cfg.epochs and self.stop_reason is None:
             epoch = self.epoch

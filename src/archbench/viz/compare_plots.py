@@ -8,6 +8,8 @@ from typing import Any, Dict, List
 
 import numpy as np
 
+from ..files import safe_name
+
 
 def _plt():
     import matplotlib
@@ -83,7 +85,7 @@ def plot_comparison(out: Path, rows: List[Dict[str, Any]], plan) -> List[Dict[st
         n_seeds = len(plan.seeds)
         fig.suptitle(f"{data}: {len(models)} models" + (f", {n_seeds} seeds (line = mean, band = min-max)" if n_seeds > 1 else ""))
         fig.tight_layout()
-        name = f"comparison_{_safe(data)}.png"
+        name = f"comparison_{safe_name(data)}.png"
         fig.savefig(out / name, dpi=110)
         plt.close(fig)
         figures.append({"file": name, "title": f"Training curves and parameters vs accuracy ({data})",
@@ -147,7 +149,7 @@ def plot_sweep(out: Path, rows: List[Dict[str, Any]], key: str) -> List[Dict[str
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    name = f"sweep_{_safe(key)}.png"
+    name = f"sweep_{safe_name(key)}.png"
     fig.savefig(out / name, dpi=110)
     plt.close(fig)
     if draws:
@@ -169,7 +171,3 @@ def human(v: float) -> str:
         if abs(v) >= div:
             return f"{v / div:.3g}{suffix}"
     return f"{v:.3g}"
-
-
-def _safe(s: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in str(s))[:40]

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -37,7 +36,7 @@ from ..config import read_json_object
 from ..data.augment import augmentation_gallery
 from ..data.base import DataBundle, Split, trim_padding
 from ..errors import ArchbenchError, CheckpointError, UsageError
-from ..files import atomic_write_text, write_json
+from ..files import atomic_write_text, safe_name, write_json
 from ..models.attention import capture_attention
 from ..models.recurrent import RecurrentNet
 from ..models.transformer import PositionalEncoding, positional_encoding
@@ -179,7 +178,7 @@ def choose_examples(y: torch.Tensor, n: int, seed: int, pool: Optional[torch.Ten
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or "model"
+    return safe_name(name, keep="-_", limit=200).strip("_") or "model"
 
 
 def _class(bundle: DataBundle, k: int) -> str:

@@ -23,12 +23,10 @@ so two runs write identical tables and figures.
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import math
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +34,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .. import __version__
-from ..rundir import open_out_dir
+from .. import files
+from ..files import atomic_write_text, write_json, write_rows_csv
+from ..rundir import marker, open_out_dir
 from . import fundamentals_plots as plots
 
 SEED = 0
@@ -416,21 +415,12 @@ def _fmt(v):
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows({k: _fmt(v) for k, v in r.items()} for r in rows)
+    write_rows_csv(path, rows, fmt=_fmt)
 
 
 def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
     columns = columns or list(rows[0])
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(str(_fmt(r[c])) for c in columns) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def _version() -> str:
-    return str(__version__)
+    return files.markdown_table(columns, [[_fmt(r[c]) for c in columns] for r in rows]).rstrip("\n")
 
 
 def write_fundamentals(out_dir: str | Path, progress: bool = True) -> Path:
@@ -524,10 +514,8 @@ def _write(out: Path, progress: bool) -> Path:
          "A random split of 1000 samples gives 700/150/150; the class balance of each split is close to, but "
          "not exactly, the whole set's, which stratified splitting would fix.")
 
-    (out / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
-    (out / "archbench.json").write_text(json.dumps({
-        "type": "fundamentals", "title": "Deep learning fundamentals",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "version": _version()}, indent=2) + "\n")
+    write_json(out / "figures.json", figures)
+    write_json(out / "archbench.json", marker("fundamentals", "Deep learning fundamentals"))
     _write_markdown(out / "fundamentals.md", figures, losses, opt_rows, rates, reg_rows, norm_rows, lrs, split_rows)
     if progress:
         print(f"fundamentals: wrote {len(figures)} figures to {out} ({time.perf_counter() - t0:.1f}s)", file=sys.stderr)
@@ -551,4 +539,4 @@ def _write_markdown(path: Path, figures, losses, opt_rows, rates, reg_rows, norm
         "\n## Data split (1.10)\n", markdown_table(split_rows),
         "\n## Figures\n", "\n".join(f"- **{f['title']}** (`{f['file']}`): {f['caption']}" for f in figures),
     ]
-    path.write_text("\n".join(sections) + "\n")
+    atomic_write_text(path, "\n".join(sections) + "\n")

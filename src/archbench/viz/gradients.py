@@ -16,8 +16,6 @@ W_hh^T diag(tanh')); an LSTM's cell path and a GRU's update gate carry it much f
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -28,7 +26,7 @@ import torch.nn.functional as F
 
 from ..data.base import DataBundle, trim_padding
 from ..errors import ArchbenchError
-from ..files import write_json
+from ..files import atomic_write_text, csv_text, write_json
 from ..rundir import marker, open_out_dir
 
 
@@ -129,11 +127,7 @@ def _fmt(v: float) -> str:
 
 
 def _csv(rows: List[Dict[str, Any]], cols: List[str]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
-    w.writeheader()
-    w.writerows(rows)
-    return buf.getvalue()
+    return csv_text(cols, [[r.get(c, "") for c in cols] for r in rows])
 
 
 def _plot_per_step(results: Dict[str, Dict[str, Any]], path: Path) -> None:
@@ -198,11 +192,11 @@ def write_gradient_study(results: Dict[str, Dict[str, Any]], out_dir) -> Path:
 
     rows = [{"model": label, **p, "shape": "x".join(map(str, p["shape"]))}
             for label, r in results.items() for p in r["params"]]
-    (out / "gradients.csv").write_text(
-        _csv(rows, ["model", "parameter", "shape", "numel", "grad_norm", "grad_mean_abs", "param_norm"]))
+    atomic_write_text(out / "gradients.csv",
+                      _csv(rows, ["model", "parameter", "shape", "numel", "grad_norm", "grad_mean_abs", "param_norm"]))
     steps = [{"model": label, "step": t + 1, "grad_norm": v}
              for label, r in results.items() for t, v in enumerate(r["per_step"])]
-    (out / "gradients_per_step.csv").write_text(_csv(steps, ["model", "step", "grad_norm"]))
+    atomic_write_text(out / "gradients_per_step.csv", _csv(steps, ["model", "step", "grad_norm"]))
 
     data = sorted({r["data"] for r in results.values()})
     md = ["# Gradient study", "",
@@ -219,7 +213,7 @@ def write_gradient_study(results: Dict[str, Dict[str, Any]], out_dir) -> Path:
                "|---|---|---|---|---|"]
         md += [f"| {p['parameter']} | {'x'.join(map(str, p['shape']))} | {_fmt(p['grad_norm'])} | "
                f"{_fmt(p['grad_mean_abs'])} | {_fmt(p['param_norm'])} |" for p in r["params"]]
-    (out / "gradients.md").write_text("\n".join(md) + "\n")
+    atomic_write_text(out / "gradients.md", "\n".join(md) + "\n")
 
     _plot_per_step(results, out / "gradients_per_step.png")
     _plot_params(results, out / "gradients_params.png")
