@@ -49,7 +49,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..errors import DataError, UsageError
-from ..files import file_lock
+from ..files import atomic_write_text, file_lock
 from . import register_dataset
 from .base import DataBundle, Split, channel_stats, split_off
 
@@ -326,7 +326,7 @@ def build_cache(path: Path, out: Path, image_size=None, workers: int = 0) -> dic
         "converted": len(probes) - gray if mode == "L" else gray,
         "build_seconds": round(time.time() - t0, 2), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1))
     return manifest
 
 
@@ -401,7 +401,7 @@ def _split_train(cache: Path, n: int, val_fraction: float, seed: int) -> Path:
             del out
             np.save(tmp / f"{name}_y.npy", y[idx])
         mean, std = channel_stats(_memmap(tmp / "train_x.npy"))
-        (tmp / "stats.json").write_text(json.dumps({"mean": mean, "std": std, "seed": seed, "val_fraction": val_fraction}))
+        atomic_write_text(tmp / "stats.json", json.dumps({"mean": mean, "std": std, "seed": seed, "val_fraction": val_fraction}))
         shutil.rmtree(d, ignore_errors=True)
         os.replace(tmp, d)
     return d
@@ -444,7 +444,7 @@ def load_folder(path: str, *, data_dir: Optional[str] = None, seed: int = 0, ima
         stats_file = cache / "stats-all.json"
         if not stats_file.exists():
             m, s = channel_stats(train.x)
-            stats_file.write_text(json.dumps({"mean": m, "std": s}))
+            atomic_write_text(stats_file, json.dumps({"mean": m, "std": s}))
         stats = json.loads(stats_file.read_text())
     test = Split(_memmap(cache / "test_x.npy"), torch.from_numpy(np.load(cache / "test_y.npy")))
     return DataBundle(

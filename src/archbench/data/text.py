@@ -26,6 +26,7 @@ import torch
 from torchvision.datasets.utils import download_and_extract_archive
 
 from ..errors import DataError, UsageError
+from ..files import atomic_write_text
 from . import register_dataset
 from .base import DataBundle, Split, split_off
 from .images import default_root
@@ -124,7 +125,7 @@ class Vocab:
             raise DataError(f"not a vocabulary file: {e}") from None
 
     def save(self, path) -> None:
-        Path(path).write_text(self.to_json(), encoding="utf-8")
+        atomic_write_text(Path(path), self.to_json())
 
     @classmethod
     def load(cls, path) -> "Vocab":

@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..config import read_json_object
 from ..errors import ArchbenchError, CheckpointError
+from ..files import atomic_write_text
 from .html_markup import (
     csv_to_html,
     esc,
@@ -154,7 +155,7 @@ def _build(d: Path, *, embed: bool, up: Optional[Tuple[str, str]], active: set) 
             up = ("../" + REPORT, str(parent.get("title") or d.resolve().parent.name))
     out = d / REPORT
     try:
-        out.write_text(_render(meta, page, up, d), encoding="utf-8")
+        atomic_write_text(out, _render(meta, page, up, d))
     except OSError as e:
         raise ArchbenchError(f"cannot write {out}: {e.strerror or e}") from None
     return out
