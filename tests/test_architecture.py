@@ -114,8 +114,8 @@ def test_every_source_file_is_short():
     assert not long, "\n".join(long)
 
 
-PRIVATE_COUNTER = re.compile(r"\b(session \d+|sessions \d+|earlier session|same session|this session|"
-                             r"session before|later sessions)\b", re.I)
+WORD = "sess" + "ion"  # spelled in pieces so that this file does not match itself
+PRIVATE_COUNTER = re.compile(rf"\b({WORD}s? \d+|(earlier|same|this|later|previous) {WORD}s?|{WORD} before)\b", re.I)
 
 
 def test_no_figure_is_dated_by_a_private_counter():
