@@ -10,8 +10,9 @@ hidden size 64, dropout 0.3 between the layers, the last step's output into a li
 lr 1e-3, `ReduceLROnPlateau(patience=5, factor=0.5)` on validation loss, 30 epochs, batch 64,
 early stopping with patience 10 whose restore is a no-op (its shallow copy), so the last weights are
 tested. archbench's side is `archbench train rnn --data seq-sum --set data_seed=D --threads 1`.
+Draws 0-9 took about 6 minutes on one core (2026-11-26, Intel Xeon, 2 cores, torch 2.14.1, commit 99dbaae).
 
-    python benchmarks/notebook_rnn_draws.py                 # draws 0-9, about 6 minutes on one core
+    python benchmarks/notebook_rnn_draws.py                 # draws 0-9
     python benchmarks/notebook_rnn_draws.py --draws notebook --seeds 0,1,2,3   # the notebook's own draw, 4 seeds
 """
 import argparse

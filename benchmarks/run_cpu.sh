@@ -54,7 +54,8 @@ $ab compare rnn lstm gru transformer --data first-marked --set seq_len=200 --job
 $ab compare rnn lstm gru transformer --data adding --set seq_len=200 --jobs 2 --out "$out/adding-200" > "$out/adding.txt" 2>&1
 
 # 6. the final project on images: CIFAR-10 from the JPEG copy (measured: cnn 9 minutes with 2 threads; resnet-small
-#    73 minutes with one thread while another job had the second core). The cnn's test accuracy after every
+#    73 minutes with one thread while another job had the second core; 2026-11-26, Intel Xeon, 2 cores,
+#    torch 2.14.1, commit bd2dec9). The cnn's test accuracy after every
 #    epoch gives its time to 80%; resnet-small's history gives it on validation (a test pass per epoch doubles its cost).
 cifar=folder:../shared/data/cifar10-jpg.tar
 $ab train cnn --data $cifar --set eval_test_each_epoch=true --out "$out/cifar-cnn" > "$out/cifar-cnn.txt" 2>&1

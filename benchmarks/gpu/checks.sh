@@ -19,6 +19,7 @@ if [ -d .devdata/mnist ]; then
   for m in mlp cnn; do cp /tmp/bench/runs/$m-mnist/history.csv "$OUT/${m}_history.csv" 2>/dev/null; done
 fi
 echo "== the rest of the suite"; date +%T
-# 130 s and 208 s with -n 14 on two H100 machines (16 cores); 170 s was too short on a machine just started
+# 130 s and 208 s with -n 14 on two H100 80GB HBM3 machines (16 cores, torch 2.11.0+cu130; 2026-11-26,
+# commits ca9f4b4 and ebe82ab); 170 s was too short on a machine just started
 timeout 300 python3 -m pytest -q -p no:cacheprovider -n 14 -rs -W ignore --ignore=tests/test_cuda.py tests 2>&1 | tail -40
 date +%T
