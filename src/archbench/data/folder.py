@@ -95,7 +95,7 @@ def _decode_chunk(root: str, is_tar: bool, items, size: Tuple[int, int], mode: s
     """Decode, convert and resize a list of (name, loc, fast) -> (n, C, H, W) uint8.
 
     ``fast`` images (8-bit JPEG/PNG already of the target size) go through torchvision's libjpeg/libpng
-    decoder, about 3x faster than PIL for small images; everything else through PIL.
+    decoder, faster than PIL for small images (docs/measurements.md); everything else through PIL.
     """
     with warnings.catch_warnings():  # torchvision >= 0.29 says its decoders move to torchcodec
         warnings.simplefilter("ignore", DeprecationWarning)

@@ -48,8 +48,8 @@ def image_bundle(name, x_train, y_train, x_test, y_test, class_names, seed, opti
 
 def read_sklearn_digits() -> Tuple[np.ndarray, np.ndarray]:
     """scikit-learn's digits as (images (1797, 8, 8) float 0..16, target (1797,)), read from the CSV that
-    scikit-learn ships, as its ``load_digits`` does: importing ``sklearn.datasets`` first costs more
-    than a second (SciPy), 10x this. Falls back to that import if the file has moved."""
+    scikit-learn ships, as its ``load_digits`` does: importing ``sklearn.datasets`` first pulls in SciPy,
+    which costs far more (docs/measurements.md). Falls back to that import if the file has moved."""
     spec = importlib.util.find_spec("sklearn")
     path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz" if spec else None
     if path is None or not path.is_file():

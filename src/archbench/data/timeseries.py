@@ -47,7 +47,7 @@ from .base import DataBundle, Split
 #   beat the seasonal-naive forecast in 2 of 3 blocks (the old level-space window of 33 lost all
 #   three: 33 inputs overfit 189 windows).
 # - airline, co2: a trend the training years never reach; correcting the seasonal-naive forecast
-#   halves its error (co2 chosen on its validation part: RMSE 0.68 against 2.15 in level space).
+#   cuts its error (co2 chosen on its validation part; docs/measurements.md, 'Recipe evidence').
 FORECAST_SETS = {
     "sunspots": ("sunspots.csv", "SUNACTIVITY", dict(window=11, horizon=11, test_size=44, val_size=33, season=11,
                                                      residual="naive")),

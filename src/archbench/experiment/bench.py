@@ -5,7 +5,7 @@ achieved training GFLOP/s (3 x forward FLOPs x samples/s, FLOPs from torch.utils
 against this machine's GEMM peak measured in the same run (fp32 and bf16), seconds to the
 notebook's accuracy, test accuracy, and peak memory. With ``--seed-reference PYTHON`` it also runs
 the notebook's own cells (``../shared/bench/seed_reference.py``) on the same machine, in the same
-session, and reports the ratios. Writes bench.md, bench.csv, bench.json and bench.png.
+bench run, and reports the ratios. Writes bench.md, bench.csv, bench.json and bench.png.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from .run import train
 
 # The notebook's own test accuracies, the bar for "reached": MNIST from its Parts 2/3; the sequence
 # models from its Part 8 table as ../shared/bench/README.md quotes it -- replaced by the accuracies the
-# notebook's code prints when --seed-reference runs it in the same session.
+# notebook's code prints when --seed-reference runs it in the same bench run.
 NOTEBOOK_TARGETS = {("mlp", "mnist"): 0.984, ("cnn", "mnist"): 0.993, ("mlp", "digits"): 0.97, ("cnn", "digits"): 0.98,
                     ("rnn", "seq-sum"): 0.9733, ("lstm", "seq-sum"): 0.9893, ("gru", "seq-sum"): 0.9880,
                     ("lstm-attn", "seq-sum"): 0.9787, ("transformer", "seq-sum"): 0.9987}
@@ -173,7 +173,7 @@ def reference(rows, python, script, data_dir, image_data) -> Dict[str, Any]:
         ref["sequences"] = {"wall_s": r["wall_s"], "train_s": sum(r["cells"].get(c, 0) for c in TRAIN_CELLS.values()),
                             "test_accuracies": accs}
         for row in seq:
-            if row["model"] in accs:  # this session's notebook accuracy is the bar
+            if row["model"] in accs:  # this run's notebook accuracy is the bar
                 row["target_test_accuracy"] = accs[row["model"]]
                 row["time_to_target_s"] = time_to(row["test_curve"], "test_acc", accs[row["model"]])
             if row["model"] in TRAIN_CELLS:

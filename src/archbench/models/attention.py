@@ -49,9 +49,8 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
 def fused_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Optional[torch.Tensor] = None,
                     dropout_p: float = 0.0) -> torch.Tensor:
     """``F.scaled_dot_product_attention``, but in fp32 on a CPU when q is bf16 or fp16 (autocast):
-    torch's CPU flash attention (forward + backward) in bf16 is about 10x slower than in fp32 at the
-    small head sizes (8-16) of these models (benchmarks/cpu_attention.py), which made a bf16 epoch of
-    lstm-attn twice as slow as fp32."""
+    torch's CPU flash attention (forward + backward) in bf16 is much slower than in fp32 at the small
+    head sizes (8-16) of these models (benchmarks/cpu_attention.py; docs/measurements.md)."""
     if q.device.type != "cpu" or q.dtype not in (torch.bfloat16, torch.float16):
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
     if mask is not None and mask.dtype != torch.bool:

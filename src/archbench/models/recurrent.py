@@ -28,19 +28,11 @@ from .cells import make_recurrent, run_recurrent
 POOLINGS = ("last", "mean", "attention")
 IMPLS = ("fused", "scratch")
 
-# Training defaults. seq-sum (5000 x 50, 3500 training sequences), test accuracy with these recipes, mean
-# +- std over data seeds 0-4 (`compare ... --sweep data_seed=0,1,2,3,4`, 2 threads, an AMD CPU): rnn
-# 98.16 +- 0.32 (30 epochs), birnn 99.33 +- 0.16 (lr 3e-4, 30 epochs), lstm 99.33 +- 0.27 (one layer,
-# bf16), gru 99.36 +- 0.37 (one layer, 30 epochs), lstm-attn 99.33 +- 0.21 (one layer, lr 1e-3; session 11,
-# attention for the last step only: the same function, other rounding, 99.15 +- 0.31 before), transformer
-# 99.55 +- 0.20 (transformer.py). One test error is 0.13 points.
-# The label is sign(sum), so a model that adds its inputs with equal weights is exact. The recipes were
-# chosen on validation accuracy (since session 8 of docs/measurements.md, on validation and test of data
-# seeds 1-9), never on the default draw's test set.
+# Training defaults. seq-sum's label is sign(sum), so a model that adds its inputs with equal weights is exact.
+# Recipes chosen on validation accuracy (from 2026-11-26 on validation and test of data seeds 1-9), never on the
+# default draw's test set; their figures: docs/measurements.md, 'Recipe evidence'.
 RECURRENT_RECIPE: Dict[str, Dict] = {
-    # adding problem at length 200: lstm and gru find the two markers only after ~800 optimiser steps
-    # (epoch 14-17 of 60; with 15 or 30 epochs they end at chance or 92%): 60 epochs give lstm 98.3% and
-    # gru 98.7% test (data seed 0), rnn stays at chance
+    # adding problem: lstm and gru find the two markers only late in training (docs/measurements.md, 'Recipe evidence')
     "adding": dict(epochs=60),
     # UCR/UEA sets are small (40-300 series): small batches and more epochs give enough optimiser steps
     "ucr": dict(batch_size=16, epochs=100, patience=0),
@@ -124,8 +116,8 @@ class RecurrentNet(nn.Module):
         if self.attn is None:
             z = pool_steps(out, self.pooling, mask, lengths, self.bidirectional, self.pool_attn)
         elif self.pooling == "last" and not (self.bidirectional or self.attn.keep_attention):
-            # only the last step reaches the head, so only its query is needed: the same output, in 7.7 s
-            # of training per seq-sum run against 13.9 s (lstm-attn, five draws); captured maps stay whole
+            # only the last step reaches the head, so only its query is needed: the same output, in less time
+            # (docs/measurements.md, 'Recipe evidence'); captured maps stay whole
             q = pool_steps(out, "last", mask, lengths)[:, None]  # (B, 1, width)
             a, _ = self.attn(q, out, out, key_padding_mask=padding, need_weights=False)
             z = self.attn_norm(q + a)[:, 0]
@@ -179,9 +171,8 @@ KINDS = ("sequence", "text", "forecast")
 
 
 @register_model("rnn", KINDS, "recurrent", "vanilla tanh RNN, last hidden state -> linear (the notebook's SimpleRNN)",
-                # seq-sum: the notebook's 30 epochs and lr 1e-3, identity recurrence (IRNN): validation 98.75%,
-                # mean of data seeds 0-2, against 97.91% (default init, lr 3e-3) and 98.13% (default, 1e-3);
-                # at 3e-3 an identity RNN is unstable (its validation peaks in epoch 1)
+                # seq-sum: identity recurrence (IRNN), the notebook's 30 epochs and lr 1e-3 (unstable at 3e-3);
+                # chosen on validation (docs/measurements.md, 'Recipe evidence')
                 recipe={**RECURRENT_RECIPE, "seq-sum": dict(epochs=30, lr=1e-3, init="identity")},
                 search_space=SEARCH_SPACE)
 class RNNNet(RecurrentNet):
@@ -192,12 +183,8 @@ class RNNNet(RecurrentNet):
 
 @register_model("birnn", KINDS, "recurrent",
                 "bidirectional RNN with attention pooling over all steps (the notebook's Exercise 4.1)",
-                # seq-sum: identity recurrence makes each direction start as a running sum (default init: 98.0%
-                # validation). Peak lr 3e-4: at 1e-3 training accuracy fell from 96% in the warm-up to 93.6-95.4%
-                # while the lr was high (epochs 3-9), and the run learnt only as it decayed. Validation 99.52%
-                # against 98.75% (lr 1e-3; 5e-4: 99.31%, 2e-4: 99.49%), mean of data seeds 0-4, higher on each.
-                # 30 epochs, not 15: the mean of validation and test accuracy over data seeds 1-9 rose from 99.24%
-                # to 99.35% (AMD CPU; 99.14% to 99.34% over seeds 1-7 on an Intel one), for twice the time
+                # seq-sum: identity recurrence makes each direction start as a running sum; peak lr 3e-4 (unstable
+                # at 1e-3), 30 epochs; chosen on validation (docs/measurements.md, 'Recipe evidence')
                 recipe={**RECURRENT_RECIPE, "seq-sum": dict(init="identity", lr=3e-4, epochs=30)},
                 search_space=SEARCH_SPACE)
 class BiRNNNet(RecurrentNet):
@@ -209,8 +196,7 @@ class BiRNNNet(RecurrentNet):
 
 @register_model("lstm", KINDS, "recurrent", "LSTM, last hidden state -> LayerNorm -> dropout -> linear",
                 # seq-sum: one layer, not the notebook's two. A running sum needs one layer of keep-gates; the
-                # second only adds a stage to get wrong. Validation 99.57% against 99.25%, mean of data seeds
-                # 0-4 (higher on each), in two thirds of the time (4.5 s against 6.8 s, one thread)
+                # second only adds a stage to get wrong (docs/measurements.md, 'Recipe evidence')
                 recipe={**RECURRENT_RECIPE, "seq-sum": dict(num_layers=1)}, search_space=SEARCH_SPACE)
 class LSTMNet(RecurrentNet):
     def __init__(self, meta, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.0, pooling: str = "last",
@@ -220,14 +206,8 @@ class LSTMNet(RecurrentNet):
 
 
 @register_model("gru", KINDS, "recurrent", "GRU, last hidden state -> linear",
-                # seq-sum: one layer for 30 epochs, not two for 15. After 15 epochs two layers still underfit
-                # (99.3% training accuracy in the last epoch); one layer costs half as much per step. Mean of
-                # validation and test accuracy over data seeds 1-9 (AMD CPU, one thread): 99.15% against
-                # 99.02% (higher on five draws, equal on two, lower on two), in 0.9x the time. Two layers for 20,
-                # 25 or 30 epochs 99.14%, 99.29%, 99.36% in 1.3x, 1.6x, 1.9x the time; one layer for 45
-                # epochs 99.27% in 1.4x. Those would cost the five-model comparison its 3x over the notebook's
-                # code (docs/measurements.md). On an Intel CPU, seeds 1-7, against 98.98% for the old recipe:
-                # lr 5e-3 99.10%, batch 32 98.95%, hidden 96 99.01%, no weight decay 98.97%, no clipping 98.83%
+                # seq-sum: one layer for 30 epochs, not two for 15, which still underfit; one layer costs half as
+                # much per step. Chosen on data seeds 1-9 (docs/measurements.md, 'Recipe evidence')
                 recipe={**RECURRENT_RECIPE, "seq-sum": dict(num_layers=1, epochs=30)}, search_space=SEARCH_SPACE)
 class GRUNet(RecurrentNet):
     def __init__(self, meta, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.0, pooling: str = "last",
@@ -237,14 +217,9 @@ class GRUNet(RecurrentNet):
 
 @register_model("lstm-attn", KINDS, "attention",
                 "LSTM + multi-head self-attention, residual, LayerNorm, mean pooling (the notebook's 6.2)",
-                # seq-sum: the label is a function of the whole sum, which the last step holds; the mean over
-                # steps of running sums weighs early inputs more (val 99.5% vs 98.5%, and no dropout on 3,500
-                # noise-free examples). One LSTM layer, as for lstm: validation 99.23% against 99.09%, mean
-                # of data seeds 0-4 (higher on three, equal on one, lower on one), in two thirds of the time
-                # (14.8 s against 22.2 s). Peak lr 1e-3, not 3e-3, at which validation accuracy swung between
-                # 93% and 98% in epochs 2-9: 99.71% against 99.23%, higher on each of the five (5e-4: 99.63%)
-                # Weight decay 0 or 1e-2, 20 epochs, batch 32, no clipping: none better on data seeds 1-9
-                # (docs/measurements.md)
+                # seq-sum: the label is a function of the whole sum, which the last step holds (a mean over running
+                # sums weighs early inputs more); no dropout on noise-free labels; one LSTM layer, as for lstm;
+                # peak lr 1e-3 (unstable at 3e-3); chosen on validation (docs/measurements.md, 'Recipe evidence')
                 recipe={**RECURRENT_RECIPE, "seq-sum": dict(pooling="last", dropout=0.0, num_layers=1, lr=1e-3)},
                 search_space={**SEARCH_SPACE, "num_heads": ("choice", [1, 2, 4, 8])})
 class LSTMAttentionNet(RecurrentNet):

@@ -11,11 +11,9 @@ With widths 64/256/256 on 3x32x32 the resolution goes 32 -> 16 -> 8 -> 4 -> 1 (3
 ceil_mode, so any input from 1x8x8 digits to 3x64x64 works. The logit scale (1/8, as in ResNet-9)
 keeps the first softmax soft, which a high learning rate and label smoothing 0.2 need.
 
-Measured on the JPEG copy of CIFAR-10 (``folder:cifar10-jpg.tar``, 45k train), one GPU, bf16, batch
-512: 16 epochs 89.3% test, 30 epochs 90.2% ("basic") / 90.5% ("strong") in earlier runs, 91.4% with flip averaging
-(``tta="flip"``, the default on photos; 91.4% on a 2-core CPU too). Widths 128/512/512, 100 epochs,
-49k train (``val_fraction=0.02``): 93.45% and 93.54% (seeds 0, 1) in 102 s on an H200. The JPEG files
-(quality 75, 4:2:0 chroma) cost a point or two against the original pixels.
+Its CIFAR-10 figures (the JPEG copy, ``folder:cifar10-jpg.tar``; one GPU and a 2-core CPU) are in
+docs/measurements.md, 'Recipe evidence'. The JPEG files (quality 75, 4:2:0 chroma) cost a point or two
+against the original pixels.
 """
 from __future__ import annotations
 
@@ -59,9 +57,9 @@ RESNET_RECIPE = {
     "digits": dict(epochs=30, batch_size=128, lr=0.2),
     "mnist": dict(epochs=8),
     "fashion-mnist": dict(epochs=16),
-    # photos: cutout, and evaluation that averages each image with its mirror (+0.9 points at 30 epochs);
+    # photos: cutout, and evaluation that averages each image with its mirror (it raised test accuracy);
     # a folder of mirror-sensitive images (digits, text) wants --set tta=none
-    "cifar10": dict(epochs=30, augment="strong", tta="flip"),  # 91.4% test (see above)
+    "cifar10": dict(epochs=30, augment="strong", tta="flip"),  # figures: docs/measurements.md, 'Recipe evidence'
     "folder": dict(epochs=30, augment="strong", tta="flip"),
 }
 

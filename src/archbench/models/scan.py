@@ -5,7 +5,7 @@ every step of the backward is a dozen small autograd nodes. Here each layer is o
 Function: the forward keeps the gates it needs, the backward runs the recurrence for dL/dh alone
 (per step one matrix product and two elementwise ops) and computes the weight gradients for all
 steps at once, as cuDNN does. Same parameters, same numbers to rounding (tests/test_cells.py);
-a training step of the seq-sum ``rnn`` or ``gru`` costs about a fifth less (benchmarks/cpu_scan.py).
+a training step of the seq-sum ``rnn`` or ``gru`` costs less (benchmarks/cpu_scan.py; docs/measurements.md).
 
 Shapes, time-major inside: gi (T, B, G*H) = x W_ih^T + b_ih for all steps, w_hh (G*H, H), h0 (B, H)
 -> out (T, B, H), every step's hidden state. Equations as in cells.py (torch's gate order).

@@ -78,19 +78,15 @@ class EncoderBlock(nn.Module):
     "Transformer encoder: CLS token, sinusoidal positions, pre-norm blocks, GELU feed-forward",
     recipe={
         # UCR sets are 40-300 series: batch 16 for enough steps (GunPoint: 400), a gentler peak lr,
-        # AdamW's usual decay of 0.1 (GunPoint: 96.0% test at seed 0; 80.7-98.0% over seeds and splits)
+        # AdamW's usual decay of 0.1 (GunPoint figures: docs/measurements.md, 'Recipe evidence')
         "ucr": dict(lr=1e-3, weight_decay=0.1, batch_size=16, epochs=200, patience=0),
         "sequence": dict(optimizer="adamw", lr=2e-3, weight_decay=1e-2, scheduler="onecycle", epochs=20,
                          batch_size=128, patience=0, grad_clip=1.0, label_smoothing=0.0, augment="none"),
-        # seq-sum: noise-free labels, 3,500 examples: without dropout validation reads 100% (pre-norm, test 99.33%,
-        # one thread), and an epoch costs 2.1 instead of 3.7 CPU seconds (random masks over every attention map).
-        # Post-norm blocks, as the notebook's: validation 99.79%, mean of data seeds 0-4 at one thread, against
-        # 99.28% pre-norm (higher on every seed; d_ff=256 on seeds 0-2: 99.73% pre, 99.78% post, 20% more time)
+        # seq-sum: noise-free labels, 3,500 examples: no dropout (which also spares random masks over every
+        # attention map); post-norm blocks, as the notebook's; chosen on validation (docs/measurements.md)
         "seq-sum": dict(dropout=0.0, norm="post"),
         # adding problem: the label hangs on 2 of seq_len steps, and attention dropout hides a marked step from
-        # a head 10% of the time. Without it, length 200: 96.0% test (validation 96.4%; with dropout 0.1 it
-        # peaked at 86.5% in epoch 12, then fell to 69%), and a training step costs a quarter as much on a
-        # CPU (one thread, batch 128: 0.30 s against 1.20 s with dropout 0.1)
+        # a head 10% of the time; without it the run learns, and a step is cheaper (docs/measurements.md)
         "adding": dict(dropout=0.0),
         "text": dict(optimizer="adamw", lr=1e-3, weight_decay=1e-2, scheduler="onecycle", epochs=6,
                      batch_size=64, patience=3, grad_clip=1.0, label_smoothing=0.0, augment="none"),

@@ -18,22 +18,12 @@ import torch.distributed as dist
 from ..errors import UsageError
 
 FAST_BF16_FAMILIES = ("mlp", "cnn", "resnet")  # where CPU bf16 autocast is both faster and as accurate
-# oneDNN's bf16 LSTM kernel: 1.8x less CPU time per seq-sum epoch at the same accuracy (99.2% vs 99.1%;
-# measured when the lstm recipe had two layers).
-# lstm-attn in bf16 (its attention kept in fp32, see models/attention.fused_attention) is only 1.2x faster
-# per epoch at 2 threads, and its accuracy is not clearly kept: validation 99.07% vs 99.09% in fp32, test
-# 98.96% vs 99.12%, means over seq-sum data seeds 0-4 (`compare lstm-attn --data seq-sum --sweep
-# data_seed=0,1,2,3,4 --precision bf16 --threads 1`; fp32: the five-draw table of docs/measurements.md),
-# so auto leaves it in fp32 (measured with two LSTM layers). The GRU and the transformer are no faster in bf16 on CPU;
-# forecasts (regression) stay fp32.
+# oneDNN's bf16 LSTM kernel saves CPU time at the same accuracy; lstm-attn in bf16 gains little and does not
+# clearly keep its accuracy, the GRU and the transformer are no faster, forecasts (regression) stay fp32
+# (docs/measurements.md, 'Recipe evidence').
 FAST_BF16_SEQUENCE_MODELS = ("lstm",)
-# The tanh RNNs stay fp32 on a GPU. On an H100 under bf16 autocast, birnn read 92.4% on seq-sum (mean of
-# validation and test over data seeds 1-7) against 99.1% in fp32 on the same machine's CPU; gru and
-# lstm-attn read the same on both (99.0%, 99.5%). Checked on an H100 (data seed 1, test): birnn fp32 98.80%
-# in 6.6 s of training, bf16 93.33% in 9.3 s; rnn with its recipe fp32 98.27% (4.5 s), bf16 98.53% (5.7 s),
-# but with birnn's (lr 3e-4, attention pooling) 96.00% in bf16. Cause not found (docs/measurements.md, "On
-# one GPU"): on a CPU, where autocast also runs the tanh RNN in bf16, birnn read 99.3%. A model this small is bound by
-# kernel launches on a GPU, so fp32 costs it nothing measurable.
+# The tanh RNNs stay fp32 on a GPU: under bf16 autocast there they lost accuracy on seq-sum (cause not found), and
+# a model this small is bound by kernel launches, so fp32 costs it nothing measurable (docs/measurements.md).
 FP32_ON_GPU_MODELS = ("rnn", "birnn")
 
 
@@ -56,7 +46,7 @@ class Runtime:
 
     def autocast(self):
         """The run's autocast context, built once and reused (never nested): on CUDA, torch.autocast's
-        constructor calls torch.cuda.is_bf16_supported(), which a profile put at 0.5 ms a step."""
+        constructor calls torch.cuda.is_bf16_supported(), which a profile showed costing time every step."""
         if self.precision == "fp32":
             return contextlib.nullcontext()
         if self._autocast is None or self._autocast[0] != self.precision:

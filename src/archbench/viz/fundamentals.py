@@ -52,7 +52,7 @@ def _seeded(seed: int):
 
 @contextlib.contextmanager
 def _one_thread():
-    """Every tensor here is tiny: a second intra-op thread only adds sync cost (10x slower on a busy box)."""
+    """Every tensor here is tiny: a second intra-op thread only adds sync cost (much slower on a busy machine)."""
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

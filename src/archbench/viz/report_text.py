@@ -1,7 +1,7 @@
 """The classification report (precision, recall, F1 per class), as text and as a table.
 
 Computed from the confusion matrix here rather than by scikit-learn: importing ``sklearn.metrics``
-costs 0.8 s (this project's 2-core CPU) in every process that trains. The text and the table are laid out as
+costs start-up time in every process that trains (docs/measurements.md). The text and the table are laid out as
 ``sklearn.metrics.classification_report(..., digits=4, zero_division=0)`` lays them out
 (tests/test_report_text.py compares the two), so they read like the reports people know.
 """
