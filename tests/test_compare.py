@@ -6,7 +6,7 @@ import pytest
 from helpers import run_cli
 
 from archbench.errors import UsageError
-from archbench.experiment.compare import pair_models, parse_budget, parse_seeds, parse_sweep
+from archbench.experiment.plan import pair_models, parse_budget, parse_seeds, parse_sweep
 
 
 def test_parsing():
@@ -24,7 +24,7 @@ def test_parsing():
 def test_epochs_for_every_model_is_the_budget_the_table_states():
     from archbench.cli.commands import compare_request
     from archbench.cli.parser import build_parser
-    from archbench.experiment.compare import budget_text
+    from archbench.experiment.plan import budget_text
 
     plan, settings = compare_request(build_parser().parse_args(["compare", "mlp", "--data", "digits", "--epochs", "5"]))
     assert plan.budget == {"epochs": 5} and "epochs" not in settings
@@ -147,7 +147,8 @@ def test_resume_keeps_finished_runs_and_continues_interrupted_ones(tmp_path):
     from helpers import strip_timing
 
     from archbench import TrainConfig, train_model
-    from archbench.experiment.compare import Plan, compare
+    from archbench.experiment.compare import compare
+    from archbench.experiment.plan import Plan
 
     plan = Plan([("digits", "mlp")], seeds=[0, 1], budget={"epochs": 2})
     settings = {"threads": 1, "precision": "fp32", "device": "cpu", "batch_size": 128}

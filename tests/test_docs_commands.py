@@ -10,7 +10,7 @@ import pytest
 from archbench.cli.commands import compare_request, train_request
 from archbench.cli.parser import build_parser
 from archbench.errors import DataError
-from archbench.experiment.compare import check_plan
+from archbench.experiment.plan import check_plan
 from archbench.experiment.resolve import resolve_config
 
 ROOT = Path(__file__).resolve().parents[1]

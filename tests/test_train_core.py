@@ -15,7 +15,7 @@ from archbench import TrainConfig
 from archbench import train_model as train
 from archbench.train.callbacks import EarlyStopping
 from archbench.train.checkpoint import flatten, load_checkpoint, load_state, save_checkpoint, save_state, unflatten
-from archbench.train.loop import evaluate
+from archbench.train.evaluate import evaluate
 from archbench.train.runtime import Runtime
 
 FAST = dict(progress="none", threads=1, precision="fp32", device="cpu")  # exact repeats: a CPU promise

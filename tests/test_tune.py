@@ -117,7 +117,8 @@ def test_search_space_comes_from_the_model_less_fixed_keys():
 
 def test_choice_of_lists_round_trips():
     optuna = pytest.importorskip("optuna")
-    from archbench.experiment.tune import decode, sample
+    from archbench.experiment.tune import sample
+    from archbench.experiment.tune_results import decode
 
     space = {"hidden_sizes": ("choice", [[64], [128, 64]]), "activation": ("choice", ["relu", "tanh"])}
     trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()

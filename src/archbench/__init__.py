@@ -41,7 +41,7 @@ _LAZY = {
     "ComparisonResult": ("archbench.experiment.results", "ComparisonResult"),
     # the engine, for your own loops
     "Trainer": ("archbench.train.loop", "Trainer"),
-    "evaluate": ("archbench.train.loop", "evaluate"),
+    "evaluate": ("archbench.train.evaluate", "evaluate"),
     "EarlyStopping": ("archbench.train.callbacks", "EarlyStopping"),
     "save_checkpoint": ("archbench.train.checkpoint", "save_checkpoint"),
     "load_checkpoint": ("archbench.train.checkpoint", "load_checkpoint"),

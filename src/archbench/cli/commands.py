@@ -14,8 +14,9 @@ from ..config import RESUME_RUNTIME, TrainConfig, load_config_file, parse_sets
 from ..data import list_datasets
 from ..errors import UsageError
 from ..experiment.bench import run_bench
-from ..experiment.compare import Plan, compare, pair_models, parse_budget, parse_seeds, parse_sweep
+from ..experiment.compare import compare
 from ..experiment.lr_find import lr_find
+from ..experiment.plan import Plan, pair_models, parse_budget, parse_seeds, parse_sweep
 from ..experiment.predict import predict_run
 from ..experiment.run import evaluate_run, resume_run, train
 from ..experiment.tune import tune

@@ -20,7 +20,8 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 from ..report.html import build_report
 from ..viz.explain import write_explain
 from ..viz.fundamentals import write_fundamentals
-from .compare import Plan, compare, pair_models, parse_seeds, parse_sweep
+from .compare import compare
+from .plan import Plan, pair_models, parse_seeds, parse_sweep
 from .predict import predict_run
 from .results import ComparisonResult, Record
 from .run import evaluate_run as _evaluate_run

@@ -28,7 +28,8 @@ from ..files import write_json, write_rows_csv
 from ..report.html import build_report
 from ..rundir import check_resumable, default_run_dir, load_run, marker, open_out_dir, refuse_interrupted, versions
 from ..train.checkpoint import save_model
-from ..train.loop import CHECKPOINT, Trainer, evaluate
+from ..train.evaluate import evaluate
+from ..train.loop import CHECKPOINT, Trainer
 from ..train.runtime import Runtime, init_distributed, resolve_device, set_threads
 from ..viz.history import plot_confusion
 from ..viz.run_figures import write_run_figures
