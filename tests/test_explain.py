@@ -11,7 +11,9 @@ from archbench import TrainConfig, train_model
 from archbench.errors import CheckpointError, UsageError
 from archbench.rundir import load_run
 from archbench.viz import explain as explain_mod
-from archbench.viz.explain import attention_maps, conv_pooling_demo, feature_maps, write_explain
+from archbench.viz.explain import write_explain
+from archbench.viz.explain_compute import attention_maps
+from archbench.viz.explain_images import conv_pooling_demo, feature_maps
 
 HAS_TRANSFORMER = importlib.util.find_spec("archbench.models.transformer") is not None
 

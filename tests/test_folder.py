@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-import archbench.data.folder as folder
+import archbench.data.folder_cache as folder_cache
 from archbench.data import load_data
 from archbench.errors import DataError
 
@@ -77,7 +77,7 @@ def test_cache_reused_then_rebuilt_when_a_file_changes(tmp_path, monkeypatch, ca
     def no_decode(*a, **k):
         raise AssertionError("decoded again although the cache is valid")
 
-    monkeypatch.setattr(folder, "_decode_chunk", no_decode)
+    monkeypatch.setattr(folder_cache, "_decode_chunk", no_decode)
     again = load_data(f"folder:{root}")
     assert torch.equal(again.train.x, first.train.x) and again.mean == first.mean
 
@@ -159,8 +159,8 @@ def test_layout_errors(tmp_path):
 def test_parallel_decode_matches_serial(tmp_path, monkeypatch):
     root = make_tree(tmp_path / "imgs", per_class=(6, 2))
     serial = load_data(f"folder:{root}", seed=0)
-    monkeypatch.setattr(folder, "PARALLEL_MIN", 0)
-    monkeypatch.setattr(folder, "CHUNK", 5)
+    monkeypatch.setattr(folder_cache, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(folder_cache, "CHUNK", 5)
     monkeypatch.setenv("ARCHBENCH_CACHE", str(tmp_path / "cache2"))
     parallel = load_data(f"folder:{root}", seed=0, workers=2)
     assert torch.equal(parallel.train.x, serial.train.x) and torch.equal(parallel.test.y, serial.test.y)

@@ -7,13 +7,14 @@ import struct
 import pytest
 import torch
 
-from archbench.viz import fundamentals as fu
+from archbench.viz import fundamentals_data as fu
+from archbench.viz.fundamentals import write_fundamentals
 
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):
     threads = torch.get_num_threads()
-    d = fu.write_fundamentals(tmp_path_factory.mktemp("fundamentals"), progress=False)
+    d = write_fundamentals(tmp_path_factory.mktemp("fundamentals"), progress=False)
     assert torch.get_num_threads() == threads  # the single-thread speed-up is undone
     return d
 

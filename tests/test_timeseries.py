@@ -10,11 +10,10 @@ from archbench.data.timeseries import (
     forecast_bundle,
     forecast_metrics,
     naive_forecast,
-    parse_ts,
     read_csv_column,
     seasonal_naive_forecast,
-    stratified_split,
 )
+from archbench.data.ucr import parse_ts, stratified_split
 from archbench.errors import DataError, UsageError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
