@@ -129,11 +129,11 @@ def pair_models(models: Sequence[str], datas: Sequence[str]) -> List[Tuple[str, 
         raise UsageError("name the models to compare (see `archbench models`), or give no arguments for the zoo")
     kinds = {d: dataset_entry(d).kind for d in datas}
     pairs = []
-    from .train.run import BASELINES
+    from .train.run import BASELINE_KINDS, BASELINES
 
     for m in models:
-        if m in BASELINES:  # the bag-of-words baseline goes with every text data set
-            pairs += [(d, m) for d in datas if kinds[d] == "text"]
+        if m in BASELINES:  # a baseline goes with every data set of its kind (bow: text; hgb, linear: table)
+            pairs += [(d, m) for d in datas if kinds[d] == BASELINE_KINDS[m]]
             continue
         entry = model_entry(m)
         fits = [d for d in datas if kinds[d] in entry.kinds]
@@ -364,8 +364,11 @@ COLUMNS = [  # (metric key, column title, format, scale)
     ("flops_per_sample", "FLOPs/sample", "{:,.0f}", 1),
     ("test_accuracy", "Test acc (%)", "{:.2f}", 100),
     ("best_val_accuracy", "Best val acc (%)", "{:.2f}", 100),
+    ("test_balanced_accuracy", "Balanced acc (%)", "{:.2f}", 100),
+    ("test_macro_f1", "Macro-F1 (%)", "{:.2f}", 100),
     ("test_mae", "Test MAE", "{:.4f}", 1),
     ("test_rmse", "Test RMSE", "{:.4f}", 1),
+    ("test_r2", "Test R²", "{:.3f}", 1),
     ("epochs_run", "Epochs", "{:.1f}", 1),
     ("train_seconds", "Train s", "{:.1f}", 1),
     ("samples_per_s", "Samples/s", "{:,.0f}", 1),

@@ -220,7 +220,10 @@ def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: 
     return RunResult(run_dir if writing else None, metrics, history, trainer.raw, bundle)
 
 
-BASELINES = {"bow": "bag-of-words baseline: word 1-2-gram TF-IDF + logistic regression (text data)"}
+BASELINES = {"bow": "bag-of-words baseline: word 1-2-gram TF-IDF + logistic regression (text data)",
+             "hgb": "gradient boosting: scikit-learn HistGradientBoosting on the raw table (table data)",
+             "linear": "logistic / ridge linear regression on the encoded table (table data)"}
+BASELINE_KINDS = {"bow": "text", "hgb": "table", "linear": "table"}  # the data kind each baseline takes
 
 
 def train_baseline(cfg: TrainConfig, overrides: Dict[str, Any], write: bool = True,
@@ -231,17 +234,22 @@ def train_baseline(cfg: TrainConfig, overrides: Dict[str, Any], write: bool = Tr
     data = dataset_entry(cfg.data)
     route(cfg, {k: v for k, v in overrides.items() if k in ("seed", "data_dir", "data_seed", "progress", "threads")},
           {}, data.options())
-    if data.kind != "text":
-        raise UsageError(f"model 'bow' takes text data; {cfg.data} is {data.kind}")
+    if data.kind != BASELINE_KINDS[cfg.model]:
+        raise UsageError(f"model {cfg.model!r} takes {BASELINE_KINDS[cfg.model]} data; {cfg.data} is {data.kind}")
     set_threads(cfg.threads)
     if bundle is None:
         bundle = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
+    if cfg.model != "bow":
+        from .run_table_baseline import table_baseline_run
+
+        return table_baseline_run(cfg, bundle, write)
     res = run_bow(bundle, seed=cfg.seed)
     metrics = {"model": "bow", "data": cfg.data, "seed": cfg.seed, "test_accuracy": res["test_accuracy"],
                "best_val_accuracy": res["val_accuracy"], "test_loss": res["test_loss"], "epochs_run": 1,
                "best_epoch": 1, "train_seconds": round(res["train_seconds"], 3),
                # parameters of a linear model: one weight per feature and class, plus biases
                "params": (res["params"]["features"] + 1) * max(bundle.num_classes - 1, 1), "settings": res["params"]}
+    metrics.update(run_scores(bundle.test.y, res["predictions"], bundle))
     run_dir = Path(cfg.out) if cfg.out else default_run_dir(cfg)
     if write:
         open_out_dir(run_dir, "run")
@@ -285,6 +293,7 @@ def finish(trainer: Trainer, cfg: TrainConfig, rt: Runtime, bundle: DataBundle, 
     if "accuracy" in test:
         metrics["test_accuracy"] = test["accuracy"]
         metrics["best_val_accuracy"] = max((r["val_acc"] for r in history), default=None)
+        metrics.update(run_scores(test["targets"], test["predictions"], bundle))
     else:
         metrics.update(forecast_scores(test, bundle))
     metrics["best_val_loss"] = min((r["val_loss"] for r in history), default=None)
@@ -341,6 +350,10 @@ def write_layer_summary(model: torch.nn.Module, bundle: DataBundle, run_dir: Pat
 
 def forecast_scores(test: Dict[str, Any], bundle: DataBundle) -> Dict[str, Any]:
     """Test MAE/RMSE in the series' own units, beside the naive and seasonal-naive forecasts."""
+    if bundle.kind == "table":  # in the file's units (the loader standardised the target)
+        from .run_table_baseline import table_regression_scores
+
+        return table_regression_scores(test, bundle)
     if bundle.kind != "forecast":
         return {"test_mae": test["mae"], "test_rmse": test["rmse"]}
     from ..data.timeseries import forecast_metrics, naive_forecast, seasonal_naive_forecast
@@ -352,6 +365,13 @@ def forecast_scores(test: Dict[str, Any], bundle: DataBundle) -> Dict[str, Any]:
             out[f"{name}_{k}"] = v
     out["beats_seasonal_naive"] = bool(out["test_rmse"] < out["seasonal_naive_rmse"])
     return out
+
+
+def run_scores(targets, predictions, bundle: DataBundle) -> Dict[str, float]:
+    """test_balanced_accuracy and test_macro_f1 beside accuracy (small and imbalanced data)."""
+    from ..scores import classification_scores
+
+    return {f"test_{k}": v for k, v in classification_scores(targets, predictions, bundle.num_classes).items()}
 
 
 def write_predictions(run_dir: Path, test: Dict[str, Any], bundle: DataBundle) -> None:
@@ -401,6 +421,9 @@ def save_extras(bundle: DataBundle, run_dir: Path) -> None:
         atomic_write_text(run_dir / "vocab.json", vocab.to_json())
     if "scaler" in bundle.extras:
         write_json(run_dir / "scaler.json", [float(v) for v in bundle.extras["scaler"]])
+    if "encoder" in bundle.extras:  # own tables: what turns new rows into features
+        write_json(run_dir / "table_encoder.json", {**bundle.extras["encoder"],
+                                                    "target_scale": bundle.extras.get("target_scale")})
 
 
 def open_tensorboard(cfg: TrainConfig, run_dir: Path):
