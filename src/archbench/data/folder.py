@@ -141,11 +141,17 @@ def _decode_items(root, is_tar, items, size, mode):
     return out
 
 
+def _splits_of(root: Path) -> Tuple[str, ...]:
+    """("train", "test"), or ("",) for one folder of class folders (ImageFolder layout: data/imagefolder.py)."""
+    return SPLITS if (root / "train").is_dir() or (root / "test").is_dir() else ("",)
+
+
 def _scan_folder(root: Path) -> List[Tuple[str, str, str, object]]:
-    """(split, class, name, loc) for every image under root/{train,test}/<class>/ (recursively)."""
+    """(split, class, name, loc) for every image under root/{train,test}/<class>/ (recursively); a flat
+    root/<class>/ tree is all "train", split later by seed."""
     entries = []
-    for split in SPLITS:
-        d = root / split
+    for sub in _splits_of(root):
+        split, d = sub or "train", root / sub
         for cls in sorted(p.name for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")):
             for dirpath, dirnames, files in os.walk(d / cls):
                 dirnames[:] = sorted(n for n in dirnames if not n.startswith("."))
@@ -193,7 +199,7 @@ def _source_key(path: Path, is_tar: bool, size_opt) -> str:
         st = path.stat()
         h.update(f"|{st.st_size}|{st.st_mtime_ns}".encode())
     else:
-        for split in SPLITS:
+        for split in _splits_of(path):
             for dirpath, dirnames, files in os.walk(path / split):
                 dirnames.sort()
                 for fn in sorted(files):
@@ -278,7 +284,7 @@ def build_cache(path: Path, out: Path, image_size=None, workers: int = 0) -> dic
     except tarfile.TarError as e:
         raise DataError(f"cannot read tar {path}: {e}") from None
     by_split = {s: [e for e in entries if e[0] == s] for s in SPLITS}
-    missing = [s for s in SPLITS if not by_split[s]]
+    missing = [s for s in (SPLITS if is_tar or _splits_of(root) == SPLITS else ("train",)) if not by_split[s]]
     if missing:
         raise DataError(f"{path}: no images under {' or '.join(m + '/' for m in missing)}; expected "
                         "train/<class>/<images> and test/<class>/<images> (one folder per class)")
@@ -419,13 +425,18 @@ def _resolve(path: str, data_dir: Optional[str]) -> Path:
     if p.is_file() and not tarfile.is_tarfile(p):
         raise DataError(f"{path} is a file but not a tar archive; give an image folder or a .tar of one")
     if p.is_dir() and not all((p / s).is_dir() for s in SPLITS):
-        raise _layout_error(p)
+        from .imagefolder import is_flat
+
+        if not is_flat(p):
+            raise _layout_error(p)
     return p
 
 
-@register_dataset("folder:", "image", "your own images: PATH with train/<class>/ and test/<class>/ (or a .tar of it)")
+@register_dataset("folder:", "image", "your own images: PATH with train/<class>/ and test/<class>/ (or a .tar of it), "
+                                    "or one folder of <class>/ folders (split by seed)")
 def load_folder(path: str, *, data_dir: Optional[str] = None, seed: int = 0, image_size=None,
-                val_fraction: float = 0.1, workers: int = 0) -> DataBundle:
+                val_fraction: float = 0.1, workers: int = 0, test_fraction: float = 0.2, folds: int = 0,
+                fold: int = 0) -> DataBundle:
     """Load an image folder tree (or tar) via its uint8 cache; see the module docstring.
 
     image_size: None (most common size), N, "HxW" or [H, W]. val_fraction: share of train held out
@@ -435,6 +446,10 @@ def load_folder(path: str, *, data_dir: Optional[str] = None, seed: int = 0, ima
         raise UsageError(f"val_fraction must be in [0, 1), got {val_fraction}")
     p = _resolve(path, data_dir)
     cache, man = cached_tree(p, image_size, int(workers))
+    if p.is_dir() and _splits_of(p) == ("",):  # one folder of class folders: stratified seeded splits
+        from .imagefolder import flat_bundle
+
+        return flat_bundle(path, cache, man, seed, val_fraction, test_fraction, folds, fold)
     n_train = man["counts"]["train"]
     if val_fraction > 0:
         d = _split_train(cache, n_train, float(val_fraction), seed)
