@@ -138,16 +138,17 @@ def test_table_baselines_and_mlp_in_compare(tmp_path):
     data = f"table:{write_table(tmp_path / 't.csv', n=200)}"
     out = tmp_path / "cmp"
     r = run_cli("compare", "mlp", "hgb", "linear", "--data", data, "--threads", "1", "--set", "max_steps=150",
-                "--out", out, cwd=tmp_path)
+                "--set", "folds=2", "--out", out, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     table = (out / "comparison.md").read_text()
     for model in ("| mlp |", "| hgb |", "| linear |"):
         assert model in table
-    assert "Balanced acc (%)" in table and "Macro-F1 (%)" in table
-    runs = {m: json.loads((out / "runs" / "t.csv" / f"{m}-s0" / "metrics.json").read_text())
-            for m in ("mlp", "hgb", "linear")}
-    assert runs["hgb"]["test_accuracy"] >= 0.9  # a two-feature rule: boosting finds it
-    state = json.loads((out / "runs" / "t.csv" / "linear-s0" / "baseline.json").read_text())
+    assert "Balanced acc (%)" in table and "Macro-F1 (%)" in table and "folds: 0, 1 (2 run(s) per model" in table
+    runs = {(m, k): json.loads((out / "runs" / "t.csv" / f"{m}-s0-fold={k}" / "metrics.json").read_text())
+            for m in ("mlp", "hgb", "linear") for k in (0, 1)}
+    assert all(runs[("hgb", k)]["test_accuracy"] >= 0.9 for k in (0, 1))  # a two-feature rule: boosting finds it
+    assert "## Neural models against the baselines" in (out / "when_to_use.md").read_text()
+    state = json.loads((out / "runs" / "t.csv" / "linear-s0-fold=0" / "baseline.json").read_text())
     assert state["weights"] == "baseline.safetensors" and not list(out.rglob("*.pkl"))
     reg = run_cli("train", "hgb", "--data", f"{data.split(':', 1)[0]}:{tmp_path / 't.csv'}:age", "--out",
                   tmp_path / "reg", "--progress", "none", cwd=tmp_path)

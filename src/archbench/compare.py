@@ -437,7 +437,7 @@ def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
 
     # a sweep over data_seed repeats the comparison on fresh draws of the data (and validation split):
     # the table then averages over the draws, and the paired tests pool every draw's test examples
-    draws = plan.sweep_key == "data_seed"
+    draws = plan.sweep_key in ("data_seed", "fold")  # k-fold (--set folds=K) averages over its folds alike
     final = [r for r in rows if draws or plan.sweep_key is None or r[plan.sweep_key] == plan.sweep_values[-1]]
     summary = summarise(final, ["data", "model"])
     header, body = table(summary, ["data", "model"])
@@ -445,7 +445,8 @@ def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
     note = f"Budget: {budget_text(plan.budget)}. Seeds: {seeds} ({len(plan.seeds)} run(s) per model; mean ± std)."
     if draws:
         values = ", ".join(map(str, plan.sweep_values))
-        note = (f"Budget: {budget_text(plan.budget)}. Seeds: {seeds}; data seeds: {values} "
+        what = "folds" if plan.sweep_key == "fold" else "data seeds"
+        note = (f"Budget: {budget_text(plan.budget)}. Seeds: {seeds}; {what}: {values} "
                 f"({len(plan.seeds) * len(plan.sweep_values)} run(s) per model; mean ± std over them). "
                 "The sweep figure shows each draw.")
     elif plan.sweep_key:
@@ -554,4 +555,7 @@ def when_to_use(summary: List[Dict[str, Any]]) -> str:
              "| Architecture | Best for | Pros | Cons | Measured here |", "|---|---|---|---|---|"]
     for name, best, pros, cons in WHEN_TO_USE:
         lines.append(f"| **{name}** | {best} | {pros} | {cons} | {'; '.join(measured.get(name, [])) or '–'} |")
+    from .report.verdict import baseline_verdicts
+
+    lines += baseline_verdicts(summary)  # says so plainly when gradient boosting or bag-of-words wins
     return "\n".join(lines) + "\n"

@@ -232,8 +232,8 @@ def train_baseline(cfg: TrainConfig, overrides: Dict[str, Any], write: bool = Tr
     from ..baselines import run_bow
 
     data = dataset_entry(cfg.data)
-    route(cfg, {k: v for k, v in overrides.items() if k in ("seed", "data_dir", "data_seed", "progress", "threads")},
-          {}, data.options())
+    keep = ("seed", "data_dir", "data_seed", "progress", "threads", "out", *data.options())  # data options too (fold, ...)
+    route(cfg, {k: v for k, v in overrides.items() if k in keep}, {}, data.options())
     if data.kind != BASELINE_KINDS[cfg.model]:
         raise UsageError(f"model {cfg.model!r} takes {BASELINE_KINDS[cfg.model]} data; {cfg.data} is {data.kind}")
     set_threads(cfg.threads)
