@@ -22,8 +22,8 @@ MLP_RECIPE = {
     "sequence": dict(optimizer="adam", lr=1e-3, scheduler="onecycle", epochs=20, batch_size=64),
     # own tables (table:PATH): many short epochs, early stopping on validation loss with the best
     # weights restored; the choice and its evidence are in docs/measurements.md
-    "table": dict(optimizer="adamw", lr=1e-3, weight_decay=1e-4, scheduler="none", epochs=300, batch_size=64,
-                  patience=25, augment="none", label_smoothing=0.0, hidden_sizes=[256, 128], dropout=0.2),
+    "table": dict(optimizer="adamw", lr=1e-3, weight_decay=1e-3, scheduler="none", epochs=300, batch_size=64,
+                  patience=25, augment="none", label_smoothing=0.0, hidden_sizes=[512, 256], dropout=0.3),
 }
 
 
