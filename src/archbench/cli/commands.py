@@ -167,6 +167,8 @@ def compare_request(args):
     if "epochs" in settings:  # the same epochs for every model is a budget: the table's note says so
         budget = {"epochs": settings.pop("epochs")}
     key, values = parse_sweep(args.sweep)
+    if key is None and isinstance(settings.get("folds"), int) and settings["folds"] >= 2:
+        key, values = "fold", list(range(settings["folds"]))  # k-fold: each fold a run, averaged like draws
     return Plan(pair_models(args.models, args.data or []), seeds, budget, key, values), settings
 
 

@@ -19,7 +19,7 @@ from ..registry import Registry, import_modules
 from .base import DataBundle, Split, batch_indices, split_off
 
 # modules that register data sets; imported on first use so `archbench --help` stays fast
-_MODULES = ("images", "folder", "sequences", "text", "timeseries", "ucr")
+_MODULES = ("images", "folder", "sequences", "text", "timeseries", "ucr", "table", "owntext", "series_own")
 
 
 @dataclass

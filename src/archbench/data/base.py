@@ -10,6 +10,7 @@ Shapes
     sequence: x (N, T, F) float32                    y (N,) int64
     text:     x (N, T) int64 token ids, 0 = padding  y (N,) int64   lengths (N,)
     forecast: x (N, T, F) float32                    y (N, H) float32 (task="regression")
+    table:    x (N, F) float32 encoded features      y (N,) int64, or (N, 1) float32 (regression)
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-KINDS = ("image", "sequence", "text", "forecast")
+KINDS = ("image", "sequence", "text", "forecast", "table")
 
 
 @dataclass

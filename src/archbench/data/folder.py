@@ -37,7 +37,8 @@ from ..errors import DataError, UsageError
 from ..files import atomic_write_text, file_lock
 from . import register_dataset
 from .base import DataBundle, Split, channel_stats, split_off
-from .folder_cache import SPLITS, _layout_error, _memmap, cached_tree
+from .folder_cache import SPLITS, _layout_error, _memmap, _splits_of, cached_tree
+from .imagefolder import flat_bundle, is_flat
 
 # ----------------------------------------------------------------------------- sources
 # An entry is (split, class, member name, loc); loc is the path relative to the root for a folder, the
@@ -84,14 +85,16 @@ def _resolve(path: str, data_dir: Optional[str]) -> Path:
         raise DataError(f"image folder {path} does not exist" + (f" (nor under {data_dir})" if data_dir else ""))
     if p.is_file() and not tarfile.is_tarfile(p):
         raise DataError(f"{path} is a file but not a tar archive; give an image folder or a .tar of one")
-    if p.is_dir() and not all((p / s).is_dir() for s in SPLITS):
+    if p.is_dir() and not all((p / s).is_dir() for s in SPLITS) and not is_flat(p):
         raise _layout_error(p)
     return p
 
 
-@register_dataset("folder:", "image", "your own images: PATH with train/<class>/ and test/<class>/ (or a .tar of it)")
+@register_dataset("folder:", "image", "your own images: PATH with train/<class>/ and test/<class>/ (or a .tar of it), "
+                                    "or one folder of <class>/ folders (split by seed)")
 def load_folder(path: str, *, data_dir: Optional[str] = None, seed: int = 0, image_size=None,
-                val_fraction: float = 0.1, workers: int = 0) -> DataBundle:
+                val_fraction: float = 0.1, workers: int = 0, test_fraction: float = 0.2, folds: int = 0,
+                fold: int = 0) -> DataBundle:
     """Load an image folder tree (or tar) via its uint8 cache; see the module docstring.
 
     image_size: None (most common size), N, "HxW" or [H, W]. val_fraction: share of train held out
@@ -101,6 +104,8 @@ def load_folder(path: str, *, data_dir: Optional[str] = None, seed: int = 0, ima
         raise UsageError(f"val_fraction must be in [0, 1), got {val_fraction}")
     p = _resolve(path, data_dir)
     cache, man = cached_tree(p, image_size, int(workers))
+    if p.is_dir() and _splits_of(p) == ("",):  # one folder of class folders: stratified seeded splits
+        return flat_bundle(path, cache, man, seed, val_fraction, test_fraction, folds, fold)
     n_train = man["counts"]["train"]
     if val_fraction > 0:
         d = _split_train(cache, n_train, float(val_fraction), seed)

@@ -121,11 +121,17 @@ def _decode_items(root, is_tar, items, size, mode):
     return out
 
 
+def _splits_of(root: Path) -> Tuple[str, ...]:
+    """("train", "test"), or ("",) for one folder of class folders (ImageFolder layout: data/imagefolder.py)."""
+    return SPLITS if (root / "train").is_dir() or (root / "test").is_dir() else ("",)
+
+
 def _scan_folder(root: Path) -> List[Tuple[str, str, str, object]]:
-    """(split, class, name, loc) for every image under root/{train,test}/<class>/ (recursively)."""
+    """(split, class, name, loc) for every image under root/{train,test}/<class>/ (recursively); a flat
+    root/<class>/ tree is all "train", split later by seed."""
     entries = []
-    for split in SPLITS:
-        d = root / split
+    for sub in _splits_of(root):
+        split, d = sub or "train", root / sub
         for cls in sorted(p.name for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")):
             for dirpath, dirnames, files in os.walk(d / cls):
                 dirnames[:] = sorted(n for n in dirnames if not n.startswith("."))
@@ -171,7 +177,7 @@ def _source_key(path: Path, is_tar: bool, size_opt) -> str:
         st = path.stat()
         h.update(f"|{st.st_size}|{st.st_mtime_ns}".encode())
     else:
-        for split in SPLITS:
+        for split in _splits_of(path):
             for dirpath, dirnames, files in os.walk(path / split):
                 dirnames.sort()
                 for fn in sorted(files):
@@ -255,7 +261,7 @@ def build_cache(path: Path, out: Path, image_size=None, workers: int = 0) -> dic
     except tarfile.TarError as e:
         raise DataError(f"cannot read tar {path}: {e}") from None
     by_split = {s: [e for e in entries if e[0] == s] for s in SPLITS}
-    missing = [s for s in SPLITS if not by_split[s]]
+    missing = [s for s in (SPLITS if is_tar or _splits_of(root) == SPLITS else ("train",)) if not by_split[s]]
     if missing:
         raise DataError(f"{path}: no images under {' or '.join(m + '/' for m in missing)}; expected "
                         "train/<class>/<images> and test/<class>/<images> (one folder per class)")

@@ -36,6 +36,7 @@ import torch
 from ..errors import DataError, UsageError
 from . import register_dataset
 from .base import DataBundle, Split
+from .series_own import add_exogenous
 
 # ---------------------------------------------------------------- reading a CSV column
 
@@ -214,13 +215,19 @@ def _split_path_column(arg: str) -> Tuple[str, Optional[str]]:
 
 @register_dataset("csv:", "forecast", "forecast one column of a CSV file: csv:PATH:COLUMN (name or index)")
 def load_csv(arg: str, *, data_dir=None, seed=0, window: int = 24, horizon: int = 1, test_size: float = 0.2,
-             val_size: float = 0.1, season: Optional[int] = None, residual: str = "none") -> DataBundle:
+             val_size: float = 0.1, season: Optional[int] = None, residual: str = "none",
+             inputs: str = "") -> DataBundle:
+    """inputs: comma-separated columns fed beside the target as exogenous input channels (data/series_own.py)."""
     path, column = _split_path_column(arg)
     if not Path(path).expanduser().is_file():
         raise DataError(f"no such CSV file: {path}")
     values, times = read_csv_column(path, column)
-    return forecast_bundle(f"csv:{arg}", values, times, window=window, horizon=horizon, test_size=test_size,
-                           val_size=val_size, season=season, residual=residual)
+    bundle = forecast_bundle(f"csv:{arg}", values, times, window=window, horizon=horizon, test_size=test_size,
+                             val_size=val_size, season=season, residual=residual)
+    if inputs:
+        names = [c.strip() for c in str(inputs).split(",") if c.strip()]
+        bundle = add_exogenous(bundle, [read_csv_column(path, c)[0] for c in names], names)
+    return bundle
 
 
 def _forecast_file(name: str, data_dir: Optional[str]) -> Path:

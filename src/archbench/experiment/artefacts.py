@@ -15,6 +15,7 @@ from ..models.cost import measure_costs
 from ..models.summary import layer_summary, summary_markdown
 from ..train.loop import Trainer
 from ..train.runtime import Runtime
+from ..train.scores import classification_scores, regression_scores
 
 
 def measure_run_costs(trainer: Trainer, bundle: DataBundle, rt: Runtime, weights: Path) -> Dict[str, Any]:
@@ -40,6 +41,8 @@ def write_layer_summary(model: torch.nn.Module, bundle: DataBundle, run_dir: Pat
 
 def forecast_scores(test: Dict[str, Any], bundle: DataBundle) -> Dict[str, Any]:
     """Test MAE/RMSE in the series' own units, beside the naive and seasonal-naive forecasts."""
+    if bundle.kind == "table":  # in the file's units (the loader standardised the target)
+        return table_regression_scores(test, bundle)
     if bundle.kind != "forecast":
         return {"test_mae": test["mae"], "test_rmse": test["rmse"]}
 
@@ -72,6 +75,9 @@ def save_extras(bundle: DataBundle, run_dir: Path) -> None:
         atomic_write_text(run_dir / "vocab.json", vocab.to_json())
     if "scaler" in bundle.extras:
         write_json(run_dir / "scaler.json", [float(v) for v in bundle.extras["scaler"]])
+    if "encoder" in bundle.extras:  # own tables: what turns new rows into features
+        write_json(run_dir / "table_encoder.json", {**bundle.extras["encoder"],
+                                                    "target_scale": bundle.extras.get("target_scale")})
 
 
 def open_tensorboard(cfg: TrainConfig, run_dir: Path):
@@ -84,3 +90,15 @@ def open_tensorboard(cfg: TrainConfig, run_dir: Path):
               file=sys.stderr)
         return None
     return SummaryWriter(str(run_dir / "tensorboard"))
+
+
+def classification_scores_of(targets, predictions, bundle: DataBundle) -> Dict[str, float]:
+    """test_balanced_accuracy and test_macro_f1 beside accuracy (small and imbalanced data)."""
+    return {f"test_{k}": v for k, v in classification_scores(targets, predictions, bundle.num_classes).items()}
+
+
+def table_regression_scores(test: Dict[str, Any], bundle: DataBundle) -> Dict[str, float]:
+    """test_mae, test_rmse, test_r2 of a run's test outputs (N, 1), in the table file's units."""
+    mu, sd = bundle.extras.get("target_scale", (0.0, 1.0))
+    scores = regression_scores(test["outputs"].double() * sd + mu, test["targets"].double() * sd + mu)
+    return {f"test_{k}": v for k, v in scores.items()}

@@ -11,6 +11,7 @@ from scipy.stats import wilcoxon
 from ..files import atomic_write_text, csv_text, markdown_table, write_json, write_rows_csv
 from ..report.html import build_report
 from ..report.stats import aggregate, average_ranks, compare_to_best
+from ..report.verdict import baseline_verdicts
 from ..viz.compare_plots import plot_comparison, plot_costs, plot_sweep
 from .plan import Plan, budget_text
 
@@ -40,8 +41,11 @@ COLUMNS = [  # (metric key, column title, format, scale)
     ("flops_per_sample", "FLOPs/sample", "{:,.0f}", 1),
     ("test_accuracy", "Test acc (%)", "{:.2f}", 100),
     ("best_val_accuracy", "Best val acc (%)", "{:.2f}", 100),
+    ("test_balanced_accuracy", "Balanced acc (%)", "{:.2f}", 100),
+    ("test_macro_f1", "Macro-F1 (%)", "{:.2f}", 100),
     ("test_mae", "Test MAE", "{:.4f}", 1),
     ("test_rmse", "Test RMSE", "{:.4f}", 1),
+    ("test_r2", "Test R²", "{:.3f}", 1),
     ("epochs_run", "Epochs", "{:.1f}", 1),
     ("train_seconds", "Train s", "{:.1f}", 1),
     ("samples_per_s", "Samples/s", "{:,.0f}", 1),
@@ -90,7 +94,7 @@ def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
 
     # a sweep over data_seed repeats the comparison on fresh draws of the data (and validation split):
     # the table then averages over the draws, and the paired tests pool every draw's test examples
-    draws = plan.sweep_key == "data_seed"
+    draws = plan.sweep_key in ("data_seed", "fold")  # k-fold (--set folds=K) averages over its folds alike
     final = [r for r in rows if draws or plan.sweep_key is None or r[plan.sweep_key] == plan.sweep_values[-1]]
     summary = summarise(final, ["data", "model"])
     header, body = table(summary, ["data", "model"])
@@ -98,7 +102,8 @@ def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
     note = f"Budget: {budget_text(plan.budget)}. Seeds: {seeds} ({len(plan.seeds)} run(s) per model; mean ± std)."
     if draws:
         values = ", ".join(map(str, plan.sweep_values))
-        note = (f"Budget: {budget_text(plan.budget)}. Seeds: {seeds}; data seeds: {values} "
+        what = "folds" if plan.sweep_key == "fold" else "data seeds"
+        note = (f"Budget: {budget_text(plan.budget)}. Seeds: {seeds}; {what}: {values} "
                 f"({len(plan.seeds) * len(plan.sweep_values)} run(s) per model; mean ± std over them). "
                 "The sweep figure shows each draw.")
     elif plan.sweep_key:
@@ -200,4 +205,5 @@ def when_to_use(summary: List[Dict[str, Any]]) -> str:
              "| Architecture | Best for | Pros | Cons | Measured here |", "|---|---|---|---|---|"]
     for name, best, pros, cons in WHEN_TO_USE:
         lines.append(f"| **{name}** | {best} | {pros} | {cons} | {'; '.join(measured.get(name, [])) or '–'} |")
+    lines += baseline_verdicts(summary)  # says so plainly when gradient boosting or bag-of-words wins
     return "\n".join(lines) + "\n"

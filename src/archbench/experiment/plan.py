@@ -5,7 +5,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ..baselines import BASELINES
+from ..baselines import BASELINE_KINDS, BASELINES
 from ..config import FIELDS, TrainConfig, parse_value
 from ..data import dataset_entry
 from ..errors import UsageError
@@ -99,8 +99,8 @@ def pair_models(models: Sequence[str], datas: Sequence[str]) -> List[Tuple[str, 
     pairs = []
 
     for m in models:
-        if m in BASELINES:  # the bag-of-words baseline goes with every text data set
-            pairs += [(d, m) for d in datas if kinds[d] == "text"]
+        if m in BASELINES:  # a baseline goes with every data set of its kind (bow: text; hgb, linear: table)
+            pairs += [(d, m) for d in datas if kinds[d] == BASELINE_KINDS[m]]
             continue
         entry = model_entry(m)
         fits = [d for d in datas if kinds[d] in entry.kinds]

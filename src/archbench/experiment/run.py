@@ -19,11 +19,9 @@ from typing import Any, Callable, Dict, Optional
 
 import torch
 
-from ..baselines import BASELINES, run_bow
-from ..config import TrainConfig, route
-from ..data import dataset_entry, load_data
+from ..baselines import BASELINES
+from ..config import TrainConfig
 from ..data.base import DataBundle
-from ..errors import UsageError
 from ..files import write_json, write_rows_csv
 from ..report.html import build_report
 from ..rundir import check_resumable, default_run_dir, load_run, marker, open_out_dir, refuse_interrupted, versions
@@ -31,9 +29,9 @@ from ..train.checkpoint import save_model
 from ..train.evaluate import evaluate
 from ..train.loop import CHECKPOINT, Trainer
 from ..train.runtime import Runtime, init_distributed, resolve_device, set_threads
-from ..viz.history import plot_confusion
 from ..viz.run_figures import write_run_figures
 from .artefacts import (
+    classification_scores_of,
     forecast_scores,
     measure_run_costs,
     open_tensorboard,
@@ -41,6 +39,7 @@ from .artefacts import (
     write_layer_summary,
     write_predictions,
 )
+from .baseline_run import train_baseline
 from .lr_find import suggest_lr
 from .resolve import prepare, resolve_config, use_channels_last
 from .results import RunResult
@@ -128,44 +127,6 @@ def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: 
     return RunResult(run_dir if writing else None, metrics, history, trainer.raw, bundle)
 
 
-def train_baseline(cfg: TrainConfig, overrides: Dict[str, Any], write: bool = True,
-                   bundle: Optional[DataBundle] = None) -> RunResult:
-    """A non-neural baseline as a run directory of its own (metrics, predictions, confusion matrix)."""
-
-    data = dataset_entry(cfg.data)
-    route(cfg, {k: v for k, v in overrides.items() if k in ("seed", "data_dir", "data_seed", "progress", "threads")},
-          {}, data.options())
-    if data.kind != "text":
-        raise UsageError(f"model 'bow' takes text data; {cfg.data} is {data.kind}")
-    set_threads(cfg.threads)
-    if bundle is None:
-        bundle = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
-    res = run_bow(bundle, seed=cfg.seed)
-    metrics = {"model": "bow", "data": cfg.data, "seed": cfg.seed, "test_accuracy": res["test_accuracy"],
-               "best_val_accuracy": res["val_accuracy"], "test_loss": res["test_loss"], "epochs_run": 1,
-               "best_epoch": 1, "train_seconds": round(res["train_seconds"], 3),
-               # parameters of a linear model: one weight per feature and class, plus biases
-               "params": (res["params"]["features"] + 1) * max(bundle.num_classes - 1, 1), "settings": res["params"]}
-    run_dir = Path(cfg.out) if cfg.out else default_run_dir(cfg)
-    if write:
-        open_out_dir(run_dir, "run")
-        write_json(run_dir / "archbench.json", marker("run", f"bow on {cfg.data}"))
-        write_json(run_dir / "config.json", {"train": cfg.to_dict(), "model": {"name": "bow", "summary": BASELINES["bow"]},
-                                             "data": bundle.describe(), "versions": versions()})
-        test = {"predictions": res["predictions"], "probabilities": res["probabilities"], "targets": bundle.test.y}
-        write_predictions(run_dir, test, bundle)
-
-        plot_confusion(bundle.test.y, res["predictions"], bundle.class_names, run_dir / "confusion.png")
-        write_json(run_dir / "figures.json", [{"file": "confusion.png", "title": "Confusion matrix (test)",
-                                               "caption": "The baseline every neural model must beat."}])
-        write_json(run_dir / "metrics.json", metrics)
-        build_report(run_dir)
-    if cfg.progress != "none":
-        print(f"bow on {cfg.data}: test accuracy {100 * res['test_accuracy']:.2f}% in {res['train_seconds']:.1f}s",
-              file=sys.stderr)
-    return RunResult(run_dir if write else None, metrics, [], None, bundle)
-
-
 def finish(trainer: Trainer, cfg: TrainConfig, rt: Runtime, bundle: DataBundle, run_dir: Optional[Path]) -> Dict[str, Any]:
     """Evaluate the restored best model on the test split and write every artefact."""
     one = Runtime(device=rt.device, precision=rt.precision)  # test evaluation alone on rank 0
@@ -188,6 +149,7 @@ def finish(trainer: Trainer, cfg: TrainConfig, rt: Runtime, bundle: DataBundle, 
     if "accuracy" in test:
         metrics["test_accuracy"] = test["accuracy"]
         metrics["best_val_accuracy"] = max((r["val_acc"] for r in history), default=None)
+        metrics.update(classification_scores_of(test["targets"], test["predictions"], bundle))
     else:
         metrics.update(forecast_scores(test, bundle))
     metrics["best_val_loss"] = min((r["val_loss"] for r in history), default=None)

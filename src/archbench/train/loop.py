@@ -76,7 +76,9 @@ class Trainer:
         if is_regression(bundle):
             self.loss_fn: Callable = nn.MSELoss()
         else:
-            self.loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+            weight = bundle.extras.get("class_weight")  # (classes,) with --set class_weights=balanced
+            self.loss_fn = nn.CrossEntropyLoss(weight=None if weight is None else weight.to(rt.device),
+                                               label_smoothing=cfg.label_smoothing)
         self.augment = make_augment(cfg.augment, bundle)
         self.aug_gen = torch.Generator(device=rt.device) if self.augment else None
         self.eval_batch = cfg.eval_batch_size or max(1024, 4 * cfg.batch_size)

@@ -19,10 +19,10 @@ import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from .data.base import DataBundle
-from .data.text import tokenize
-from .data.timeseries import forecast_metrics, naive_forecast, seasonal_naive_forecast
-from .errors import UsageError
+from ..data.base import DataBundle
+from ..data.text import tokenize
+from ..data.timeseries import forecast_metrics, naive_forecast, seasonal_naive_forecast
+from ..errors import UsageError
 
 C_GRID = (1.0, 4.0, 16.0)
 
@@ -162,4 +162,7 @@ def run_baseline(bundle: DataBundle, seed: int = 0) -> Dict[str, Dict]:
 __all__ = ["BagOfWords", "fit_bow", "run_bow", "bundle_texts", "run_forecast_baselines", "run_baseline"]
 
 
-BASELINES = {"bow": "bag-of-words baseline: word 1-2-gram TF-IDF + logistic regression (text data)"}
+BASELINES = {"bow": "bag-of-words baseline: word 1-2-gram TF-IDF + logistic regression (text data)",
+             "hgb": "gradient boosting: scikit-learn HistGradientBoosting on the raw table (table data)",
+             "linear": "logistic / ridge linear regression on the encoded table (table data)"}
+BASELINE_KINDS = {"bow": "text", "hgb": "table", "linear": "table"}  # the data kind each baseline takes
