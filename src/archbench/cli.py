@@ -337,7 +337,11 @@ def cmd_gradients(args) -> int:
     from .viz.gradient_cli import gradients_command
 
     open_out_dir(args.out, "gradients", create=False)
-    out = gradients_command(args.models, args.data, settings_without_data(args), Path(args.out), n=args.samples)
+    from .viz.gradient_cli import setup_line
+
+    settings = settings_without_data(args)
+    out = gradients_command(args.models, args.data, settings, Path(args.out), n=args.samples, recipe=args.recipe)
+    print(setup_line(args.recipe, settings))
     print(f"report: {build_and_locate(out)}")
     return 0
 
@@ -483,6 +487,8 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--data-dir", metavar="DIR", help="folder with a pre-downloaded copy")
     gr.add_argument("--out", default="runs/gradients", metavar="DIR")
     gr.add_argument("--samples", type=at_least_one, default=256, help="training examples in the study batch")
+    gr.add_argument("--recipe", action="store_true",
+                    help="build each model with its training recipe, not the notebook's set-up (default init, 2 layers, width 64)")
     gr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     gr.add_argument("--config", help=argparse.SUPPRESS)
     gr.set_defaults(func=cmd_gradients)
