@@ -39,7 +39,7 @@ def add_train_args(p: argparse.ArgumentParser, multi: bool = False) -> None:
     g.add_argument("--epochs", type=int)
     g.add_argument("--batch-size", type=int)
     g.add_argument("--lr", type=lr_value, help="learning rate (peak rate for onecycle), or 'auto' for the range test")
-    g.add_argument("--optimizer", choices=["sgd", "momentum", "adam", "adamw", "rmsprop"])
+    g.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"])
     g.add_argument("--weight-decay", type=float)
     g.add_argument("--scheduler", choices=["none", "step", "exponential", "cosine", "plateau", "onecycle", "cosine-restarts"])
     g.add_argument("--patience", type=int, help="early-stopping patience in epochs (0: off; best weights are kept anyway)")
