@@ -346,6 +346,23 @@ def cmd_gradients(args) -> int:
     return 0
 
 
+def cmd_show(args) -> int:
+    from pathlib import Path
+
+    from .config import parse_sets
+    from .data import load_data
+    from .files import write_json
+    from .train.run import marker, open_out_dir
+    from .viz.show import write_preview
+
+    out = open_out_dir(Path(args.out), "show")
+    bundle = load_data(args.data, data_dir=args.data_dir, seed=args.data_seed, **parse_sets(args.set))
+    write_json(out / "figures.json", [write_preview(bundle, out, n=args.examples)])
+    write_json(out / "archbench.json", marker("show", f"The data: {bundle.name}"))
+    print(f"report: {build_and_locate(out)}")
+    return 0
+
+
 def cmd_summary(args) -> int:
     from .models.summary_cli import summary_command
 
@@ -492,6 +509,15 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     gr.add_argument("--config", help=argparse.SUPPRESS)
     gr.set_defaults(func=cmd_gradients)
+
+    sh = sub.add_parser("show", help="a labelled preview of a data set's training examples (images, texts, series)")
+    sh.add_argument("data", metavar="DATA")
+    sh.add_argument("--data-dir", metavar="DIR", help="folder with a pre-downloaded copy")
+    sh.add_argument("--data-seed", type=int, default=0)
+    sh.add_argument("--examples", type=at_least_one, default=16, help="how many examples to show")
+    sh.add_argument("--out", default="runs/show", metavar="DIR")
+    sh.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="data set options (seq_len=...)")
+    sh.set_defaults(func=cmd_show)
 
     su = sub.add_parser("summary", help="each layer's output shape, parameters and FLOPs")
     su.add_argument("model")

@@ -392,6 +392,10 @@ def write_run_figures(run_dir: Path, history, test, bundle: DataBundle, model: s
         from ..viz.forecast import forecast_figure
 
         figures.append(forecast_figure(bundle, test["outputs"], run_dir, model=model))
+    from ..viz.show import PREVIEWS, write_preview
+
+    if bundle.kind in PREVIEWS:  # what the data looks like, last: the results come first on the page
+        figures.append(write_preview(bundle, run_dir))
     return figures
 
 
