@@ -30,13 +30,14 @@ from ..errors import ArchbenchError, CheckpointError
 from .html_markup import (csv_to_html, esc, flatten, format_value, key_value_table, markdown_to_html,
                           sentences_to_html, table, url)
 from .html_style import CSS, JS
+from .predictions import predictions_section
 
 REPORT = "report.html"
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".svg", ".gif", ".webp")
 
 # Files a section of its own already shows; the generic "Tables and notes" section skips them.
 _RUN_FILES = {"metrics.json", "config.json", "history.csv", "classification_report.json",
-              "classification_report.txt", "summary.md"}
+              "classification_report.txt", "summary.md", "predictions.csv"}
 _COMPARISON_FILES = {"comparison.csv", "comparison.md", "significance.md", "significance.json",
                      "when_to_use.md", "comparison.json"}
 
@@ -373,6 +374,7 @@ def _run_sections(d: Path, page: _Page, embed: bool) -> None:
         page.headline = _cards(metrics, model if isinstance(model, dict) else None)
     page.add("Figures", _figures(d, embed))
     page.add("Classification report", _classification_report(d))
+    page.add("Predictions", predictions_section(d))
     summary = _text(d / "summary.md")
     if summary and summary.strip():
         page.add("Model summary", markdown_to_html(summary))
