@@ -35,7 +35,8 @@ def test_figures_json_lists_real_pngs(out):
     files = {f["file"] for f in figures}
     assert files == {"activations.png", "losses.png", "optimizers.png", "initialisations.png",
                      "init_activation_spread.png", "dropout.png", "regularization.png", "normalization.png",
-                     "lr_schedules.png", "data_split.png"}
+                     "lr_schedules.png", "data_split.png", "conv_pooling.png", "positional_encoding.png",
+                     "attention_concept.png"}
     for f in figures:
         assert f["title"] and len(f["caption"]) > 40
         path = out / f["file"]

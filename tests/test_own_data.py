@@ -7,12 +7,12 @@ import random
 import numpy as np
 import pytest
 import torch
+from helpers import run_cli
 
 from archbench.data import load_data
 from archbench.data.splits import three_way
 from archbench.errors import DataError, UsageError
 from archbench.train.scores import classification_scores, regression_scores
-from helpers import run_cli
 
 
 def write_table(path, n=240, seed=0, gaps=0.1):

@@ -1,15 +1,14 @@
 """folder:PATH with one folder of class folders (ImageFolder layout), and MNIST files whose gzip
 container differs from the published one while their content is right."""
 import gzip
-import shutil
 
 import numpy as np
 import pytest
+from helpers import run_cli
 from PIL import Image
 
 from archbench.data import load_data
 from archbench.errors import DataError
-from helpers import run_cli
 
 
 @pytest.fixture(autouse=True)

@@ -32,7 +32,7 @@ def test_default_size_and_recipe():
     r = entry.recipe_for("mnist", "image")
     assert r["label_smoothing"] == 0.2 and r["augment"] == "basic" and r["batch_size"] >= 256
     r = entry.recipe_for("folder:x.tar", "image")  # the data set's refinement wins
-    assert r["augment"] == "strong" and r["epochs"] >= 30 and r["optimizer"] == "momentum"
+    assert r["augment"] == "strong" and r["epochs"] >= 30 and r["optimizer"] == "nesterov"
 
 
 def test_fits_a_tiny_batch():

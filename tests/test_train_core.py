@@ -227,7 +227,7 @@ def test_samples_per_s_counts_only_the_steps_run():
     assert res.metrics["samples_per_s"] == pytest.approx(5 * 64 / row["seconds"], rel=0.01)
 
 
-@pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "adamw"])
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam", "adamw"])
 def test_fused_optimizers_take_the_same_steps_as_the_plain_ones(name):
     """build_optimizer picks torch's fused kernels where they exist (one kernel per step on CPU and
     CUDA): the parameters must follow the plain implementation's trajectory."""

@@ -20,11 +20,12 @@ import yaml
 from .errors import CheckpointError, UsageError
 from .registry import check_choice, check_types
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")  # momentum: plain (heavy-ball)
 SCHEDULERS = ("none", "step", "exponential", "cosine", "plateau", "onecycle", "cosine-restarts")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 AUGMENTS = ("none", "basic", "strong")
 MONITORS = ("val_loss", "val_acc")
+LOSSES = ("auto", "cross-entropy", "bce", "mse", "l1", "huber")  # which fits which task: train/options.py
 
 
 @dataclass
@@ -40,7 +41,15 @@ class TrainConfig:
     lr: Optional[float] = None  # or "auto": the learning-rate range test picks it
     optimizer: Optional[str] = None
     weight_decay: Optional[float] = None
-    momentum: float = 0.9
+    momentum: float = 0.9  # the coefficient, for optimizer momentum and nesterov
+    loss: Optional[str] = None  # auto | cross-entropy | bce | mse | l1 | huber (train/options.py)
+    huber_delta: float = 1.0
+    l1_penalty: float = 0.0  # lambda * sum |w| over weight tensors, added to the training loss
+    step_size: Optional[int] = None  # scheduler step: epochs between cuts (None: a third of the epochs)
+    gamma: Optional[float] = None  # step: factor per cut (None: 0.1); exponential: per epoch (None: to 1% at the end)
+    plateau_patience: int = 3  # scheduler plateau: epochs without a better val loss before a cut
+    plateau_factor: float = 0.5
+    cosine_period: Optional[int] = None  # epochs per cosine (None: all; cosine-restarts: a third)
     scheduler: Optional[str] = None
     patience: Optional[int] = None  # early stopping patience in epochs; 0 = train all epochs
     min_delta: float = 0.0
@@ -81,7 +90,7 @@ FIELDS = {f.name for f in dataclasses.fields(TrainConfig)} - {"model_args", "dat
 RESUME_RUNTIME = ("device", "threads", "progress")
 
 # archbench's own defaults, used where neither the user nor the recipe says
-DEFAULTS = dict(epochs=10, batch_size=128, lr=1e-3, optimizer="adam", weight_decay=0.0, scheduler="none",
+DEFAULTS = dict(epochs=10, batch_size=128, lr=1e-3, optimizer="adam", weight_decay=0.0, scheduler="none", loss="auto",
                 patience=0, label_smoothing=0.0, augment="none", grad_clip=None)
 
 
@@ -155,6 +164,9 @@ def validate(cfg: TrainConfig) -> None:
     check_types(fields, inspect.signature(TrainConfig))
     check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
     check_choice("scheduler", cfg.scheduler, SCHEDULERS)
+    check_choice("loss", cfg.loss, LOSSES)
+    if not 0 < cfg.plateau_factor < 1:
+        raise UsageError(f"plateau_factor must be above 0 and below 1, got {cfg.plateau_factor!r}")
     check_choice("precision", cfg.precision, PRECISIONS)
     check_choice("augment", cfg.augment, AUGMENTS)
     check_choice("monitor", cfg.monitor, MONITORS)

@@ -11,7 +11,7 @@ from typing import Optional
 
 from ..baselines import BASELINES
 from ..config import RESUME_RUNTIME, TrainConfig, load_config_file, parse_sets
-from ..data import list_datasets
+from ..data import list_datasets, load_data
 from ..errors import UsageError
 from ..experiment.bench import run_bench
 from ..experiment.compare import compare
@@ -20,12 +20,14 @@ from ..experiment.plan import Plan, pair_models, parse_budget, parse_seeds, pars
 from ..experiment.predict import predict_run
 from ..experiment.run import evaluate_run, resume_run, train
 from ..experiment.tune import tune
+from ..files import write_json
 from ..models import list_models
 from ..report.html import build_report, open_report
-from ..rundir import check_resumable, open_out_dir
+from ..rundir import check_resumable, marker, open_out_dir
 from ..viz.explain import write_explain
 from ..viz.fundamentals import write_fundamentals
-from .gradients import gradients_command
+from ..viz.show import write_preview
+from .gradients import gradients_command, setup_line
 from .launch import check_before_launch, launch_torchrun
 from .parser import FLAG_FIELDS
 from .summary import summary_command
@@ -186,7 +188,18 @@ def cmd_explain(args) -> int:
 
 def cmd_gradients(args) -> int:
     open_out_dir(args.out, "gradients", create=False)
-    out = gradients_command(args.models, args.data, settings_without_data(args), Path(args.out), n=args.samples)
+    settings = settings_without_data(args)
+    out = gradients_command(args.models, args.data, settings, Path(args.out), n=args.samples, recipe=args.recipe)
+    print(setup_line(args.recipe, settings))
+    print(f"report: {build_and_locate(out)}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    out = open_out_dir(Path(args.out), "show")
+    bundle = load_data(args.data, data_dir=args.data_dir, seed=args.data_seed, **parse_sets(args.set))
+    write_json(out / "figures.json", [write_preview(bundle, out, n=args.examples)])
+    write_json(out / "archbench.json", marker("show", f"The data: {bundle.name}"))
     print(f"report: {build_and_locate(out)}")
     return 0
 

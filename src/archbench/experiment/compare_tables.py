@@ -46,7 +46,7 @@ COLUMNS = [  # (metric key, column title, format, scale)
     ("test_mae", "Test MAE", "{:.4f}", 1),
     ("test_rmse", "Test RMSE", "{:.4f}", 1),
     ("test_r2", "Test R²", "{:.3f}", 1),
-    ("epochs_run", "Epochs", "{:.1f}", 1),
+    ("epochs_run", "Epochs", "{:.3g}", 1),  # whole epochs print whole ("2", not "2.0"); a mean over seeds "2.5"
     ("train_seconds", "Train s", "{:.1f}", 1),
     ("samples_per_s", "Samples/s", "{:,.0f}", 1),
     ("time_to_target_s", "Time to target (s)", "{:.1f}", 1),

@@ -26,6 +26,8 @@ from .attention import AttentionPooling, MultiHeadAttention
 from .cells import make_recurrent, run_recurrent
 
 POOLINGS = ("last", "mean", "attention")
+# recurrent weights (weight_hh): torch's U(-1/sqrt(H), 1/sqrt(H)), the identity (IRNN) or orthogonal per gate
+RECURRENT_INITS = ("default", "identity", "orthogonal")
 IMPLS = ("fused", "scratch")
 
 # Training defaults. seq-sum's label is sign(sum), so a model that adds its inputs with equal weights is exact.
@@ -84,9 +86,9 @@ class RecurrentNet(nn.Module):
 
     def __init__(self, meta, cell: str, hidden_size: int, num_layers: int, dropout: float, pooling: str, impl: str,
                  embed_dim: int, bidirectional: bool = False, layer_norm: bool = False, head_dropout: bool = False,
-                 attention_heads: int = 0, init: str = "default"):
+                 attention_heads: int = 0, init: str = "default", chrono: bool = False):
         super().__init__()
-        check_choice("init", init, ("default", "identity"))
+        check_choice("init", init, RECURRENT_INITS)
         self.pooling = check_choice("pooling", pooling, POOLINGS)
         check_choice("impl", impl, IMPLS)
         self.bidirectional = bidirectional
@@ -94,10 +96,12 @@ class RecurrentNet(nn.Module):
         self.embed = nn.Embedding(meta["vocab_size"], embed_dim, padding_idx=0) if self.text else None
         in_size = embed_dim if self.text else int(meta["input_shape"][-1])
         self.rnn = make_recurrent(cell, impl, in_size, hidden_size, num_layers, dropout, bidirectional)
-        if cell in ("lstm", "gru"):
-            chrono_init(self.rnn, cell, int(meta["input_shape"][0]))
-        elif init == "identity":
+        if init == "identity":
             identity_init(self.rnn)
+        elif init == "orthogonal":
+            orthogonal_init(self.rnn)
+        if chrono and cell in ("lstm", "gru"):  # after the weights: it sets the gate biases only
+            chrono_init(self.rnn, cell, int(meta["input_shape"][0]))
         width = hidden_size * (2 if bidirectional else 1)
         self.attn = MultiHeadAttention(width, attention_heads, dropout, impl=impl) if attention_heads else None
         self.attn_norm = nn.LayerNorm(width) if attention_heads else None
@@ -167,6 +171,20 @@ def identity_init(rnn: nn.Module) -> None:
                 p.zero_()
 
 
+def orthogonal_init(rnn: nn.Module) -> None:
+    """Each gate's (H, H) block of weight_hh an orthogonal matrix (Saxe et al. 2014), biases 0: every
+    singular value 1, so a linearised recurrence neither shrinks nor grows the state over the steps.
+    Per gate, not the whole (G*H, H) stack, which would only be orthogonal in its columns."""
+    with torch.no_grad():
+        for name, p in rnn.named_parameters():
+            if name.startswith("weight_hh"):
+                h = p.shape[1]
+                for block in p.split(h, dim=0):
+                    nn.init.orthogonal_(block)
+            elif name.startswith("bias_"):
+                p.zero_()
+
+
 KINDS = ("sequence", "text", "forecast")
 
 
@@ -200,9 +218,9 @@ class BiRNNNet(RecurrentNet):
                 recipe={**RECURRENT_RECIPE, "seq-sum": dict(num_layers=1)}, search_space=SEARCH_SPACE)
 class LSTMNet(RecurrentNet):
     def __init__(self, meta, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.0, pooling: str = "last",
-                 impl: str = "fused", embed_dim: int = 64):
+                 impl: str = "fused", embed_dim: int = 64, init: str = "default", chrono: bool = True):
         super().__init__(meta, "lstm", hidden_size, num_layers, dropout, pooling, impl, embed_dim,
-                         layer_norm=True, head_dropout=True)
+                         layer_norm=True, head_dropout=True, init=init, chrono=chrono)
 
 
 @register_model("gru", KINDS, "recurrent", "GRU, last hidden state -> linear",
@@ -211,8 +229,9 @@ class LSTMNet(RecurrentNet):
                 recipe={**RECURRENT_RECIPE, "seq-sum": dict(num_layers=1, epochs=30)}, search_space=SEARCH_SPACE)
 class GRUNet(RecurrentNet):
     def __init__(self, meta, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.0, pooling: str = "last",
-                 impl: str = "fused", embed_dim: int = 64):
-        super().__init__(meta, "gru", hidden_size, num_layers, dropout, pooling, impl, embed_dim)
+                 impl: str = "fused", embed_dim: int = 64, init: str = "default", chrono: bool = True):
+        super().__init__(meta, "gru", hidden_size, num_layers, dropout, pooling, impl, embed_dim, init=init,
+                         chrono=chrono)
 
 
 @register_model("lstm-attn", KINDS, "attention",
@@ -224,6 +243,7 @@ class GRUNet(RecurrentNet):
                 search_space={**SEARCH_SPACE, "num_heads": ("choice", [1, 2, 4, 8])})
 class LSTMAttentionNet(RecurrentNet):
     def __init__(self, meta, hidden_size: int = 64, num_layers: int = 2, dropout: float = 0.1, num_heads: int = 4,
-                 pooling: str = "mean", impl: str = "fused", embed_dim: int = 64):
+                 pooling: str = "mean", impl: str = "fused", embed_dim: int = 64, init: str = "default",
+                 chrono: bool = True):
         super().__init__(meta, "lstm", hidden_size, num_layers, dropout, pooling, impl, embed_dim,
-                         head_dropout=True, attention_heads=num_heads)
+                         head_dropout=True, attention_heads=num_heads, init=init, chrono=chrono)

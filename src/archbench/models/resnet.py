@@ -52,7 +52,7 @@ class Stage(nn.Sequential):
 RESNET_RECIPE = {
     # the ResNet-9 recipe: SGD nesterov, one cycle to lr 0.4 (mean loss), wd 5e-4 on weights only,
     # label smoothing 0.2, batch 512, pad-4 crop + flip
-    "image": dict(optimizer="momentum", lr=0.4, weight_decay=5e-4, scheduler="onecycle", epochs=20,
+    "image": dict(optimizer="nesterov", lr=0.4, weight_decay=5e-4, scheduler="onecycle", epochs=20,
                   batch_size=512, patience=0, augment="basic", label_smoothing=0.2, grad_clip=0.0),
     "digits": dict(epochs=30, batch_size=128, lr=0.2),
     "mnist": dict(epochs=8),

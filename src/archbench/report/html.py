@@ -39,7 +39,7 @@ from .html_style import CSS, JS
 
 # Files a section of its own already shows; the generic "Tables and notes" section skips them.
 _RUN_FILES = {"metrics.json", "config.json", "history.csv", "classification_report.json",
-              "classification_report.txt", "summary.md"}
+              "classification_report.txt", "summary.md", "predictions.csv"}
 _COMPARISON_FILES = {"comparison.csv", "comparison.md", "significance.md", "significance.json",
                      "when_to_use.md", "comparison.json"}
 

@@ -23,6 +23,7 @@ from .html_markup import (
     table,
     url,
 )
+from .predictions import predictions_section
 
 REPORT = "report.html"
 
@@ -228,6 +229,7 @@ def _run_sections(d: Path, page: _Page, embed: bool) -> None:
         page.headline = _cards(metrics, model if isinstance(model, dict) else None)
     page.add("Figures", _figures(d, embed))
     page.add("Classification report", _classification_report(d))
+    page.add("Predictions", predictions_section(d))
     summary = _text(d / "summary.md")
     if summary and summary.strip():
         page.add("Model summary", markdown_to_html(summary))

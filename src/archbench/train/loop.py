@@ -28,6 +28,7 @@ from .callbacks import EarlyStopping
 from .checkpoint import load_state, model_state, save_state, unwrap
 from .evaluate import evaluate, is_regression
 from .optim import build_optimizer, build_scheduler, current_lr
+from .options import build_loss, l1_penalty, warn_old_momentum
 from .runtime import Runtime
 
 CHECKPOINT = "checkpoint.safetensors"
@@ -68,17 +69,17 @@ class Trainer:
         if cfg.compile:
             self.model, self.compiled = try_compile(self.model, self.log)
         self.steps_per_epoch = max(1, len(self.train_split) // cfg.batch_size)
+        warn_old_momentum(cfg.optimizer)
         self.optimizer = build_optimizer(cfg.optimizer, self.raw.parameters(), cfg.lr, cfg.weight_decay, cfg.momentum)
-        self.scheduler, self.sched_when = build_scheduler(cfg.scheduler, self.optimizer, cfg.epochs,
-                                                          self.steps_per_epoch, cfg.lr)
+        self.scheduler, self.sched_when = build_scheduler(
+            cfg.scheduler, self.optimizer, cfg.epochs, self.steps_per_epoch, cfg.lr, step_size=cfg.step_size,
+            gamma=cfg.gamma, plateau_patience=cfg.plateau_patience, plateau_factor=cfg.plateau_factor,
+            cosine_period=cfg.cosine_period)
         self.scaler = torch.amp.GradScaler("cuda") if rt.precision == "fp16" else None
         self.stopper = EarlyStopping(cfg.patience, cfg.min_delta, cfg.monitor)
-        if is_regression(bundle):
-            self.loss_fn: Callable = nn.MSELoss()
-        else:
-            weight = bundle.extras.get("class_weight")  # (classes,) with --set class_weights=balanced
-            self.loss_fn = nn.CrossEntropyLoss(weight=None if weight is None else weight.to(rt.device),
-                                               label_smoothing=cfg.label_smoothing)
+        weight = bundle.extras.get("class_weight")  # (classes,) with --set class_weights=balanced
+        self.loss_fn: Callable = build_loss(cfg.loss or "auto", is_regression(bundle), cfg.label_smoothing or 0.0,
+                                            cfg.huber_delta, None if weight is None else weight.to(rt.device))
         self.augment = make_augment(cfg.augment, bundle)
         self.aug_gen = torch.Generator(device=rt.device) if self.augment else None
         self.eval_batch = cfg.eval_batch_size or max(1024, 4 * cfg.batch_size)
@@ -118,10 +119,12 @@ class Trainer:
         with self.rt.autocast():
             out = self.model(x)
             loss = self.loss_fn(out.float(), y)
+        # the penalty joins the gradient only: the logged training loss stays the data loss
+        total = loss + self.cfg.l1_penalty * l1_penalty(self.raw) if self.cfg.l1_penalty else loss
         if self.scaler is not None:
-            self.scaler.scale(loss).backward()
+            self.scaler.scale(total).backward()
         else:
-            loss.backward()
+            total.backward()
         return out, loss
 
     def train_step(self, idx: torch.Tensor) -> torch.Tensor:

@@ -31,7 +31,8 @@ def _band(ax, curves: List[np.ndarray], label: str, color, scale: float = 1.0):
     arr = np.stack([c[:n] for c in curves]) * scale
     x = np.arange(1, n + 1)
     mean = arr.mean(0)
-    ax.plot(x, mean, "-", lw=1.8, color=color, label=label)
+    # markers while the points are few: a 1-epoch curve is one point, which a bare line never draws
+    ax.plot(x, mean, "o-" if n <= 30 else "-", ms=4, lw=1.8, color=color, label=label)
     if len(curves) > 1:
         ax.fill_between(x, arr.min(0), arr.max(0), color=color, alpha=0.18, lw=0)
 
@@ -77,7 +78,8 @@ def plot_comparison(out: Path, rows: List[Dict[str, Any]], plan) -> List[Dict[st
         for a in axes.flat:
             a.grid(alpha=0.3)
         for a in (axes[0, 0], axes[0, 1], axes[1, 0]):
-            a.xaxis.set_major_locator(MaxNLocator(integer=True))
+            # min_n_ticks=1: a 1-epoch axis holds one integer, and the default (2) fell back to 0.96, 0.98, ...
+            a.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: human(v)))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.margins(x=0.25, y=0.15)

@@ -356,7 +356,9 @@ def write_explain(run_dir, out_dir=None, n_examples: int = 8, seed: int = 0, dev
                                         "sections": doc.sections, "skipped": doc.skipped})
     metrics = _read_metrics(run_dir)
     head = [f"# {title}", "",
-            f"Run: `{rel}` ({name} on {data}{metrics}). Sections: {', '.join(doc.sections) or 'none'}.", ""]
+            # the run's own name: its path relative to this folder is ".." when explain sits inside the run
+            f"Run: `{run_dir.resolve().name}` ({name} on {data}{metrics}; folder `{rel}` from here). "
+            f"Sections: {', '.join(doc.sections) or 'none'}.", ""]
     tail = ["## Skipped", ""] + [f"- {s}" for s in doc.skipped] + [""] if doc.skipped else []
     figs = ["## Figures", ""] + [f"- `{f['file']}`: {f['title']}" for f in figures] + [""]
     atomic_write_text(out / "explain.md", "\n".join(head + doc.md + figs + tail))

@@ -28,8 +28,12 @@ from pathlib import Path
 
 from .. import files
 from ..files import atomic_write_text, write_json, write_rows_csv
+from ..models.transformer import positional_encoding
 from ..rundir import marker, open_out_dir
 from . import fundamentals_plots as plots
+from .attention_concept import attention_concept, attention_rows, draw_attention_concept
+from .explain_images import conv_pooling_demo, plot_conv_pooling_demo
+from .explain_sequence import plot_positional_encoding
 from .fundamentals_data import (
     NEAR_ZERO,
     ROSENBROCK_MIN,
@@ -160,12 +164,57 @@ def _write(out: Path, progress: bool) -> Path:
          "A random split of 1000 samples gives 700/150/150; the class balance of each split is close to, but "
          "not exactly, the whole set's, which stratified splitting would fix.")
 
+    _write_later_parts(out, done)
+
     write_json(out / "figures.json", figures)
     write_json(out / "archbench.json", marker("fundamentals", "Deep learning fundamentals"))
     _write_markdown(out / "fundamentals.md", figures, losses, opt_rows, rates, reg_rows, norm_rows, lrs, split_rows)
     if progress:
         print(f"fundamentals: wrote {len(figures)} figures to {out} ({time.perf_counter() - t0:.1f}s)", file=sys.stderr)
     return out
+
+
+def _write_later_parts(out: Path, done) -> None:
+    """Figures of the notebook's later parts that need no trained model (before, only `explain` of a
+    trained run drew the convolution demo and the positional encoding)."""
+
+    plot_conv_pooling_demo(conv_pooling_demo(), out / "conv_pooling.png")
+    done("conv_pooling.png", "Convolution and pooling (the notebook's 3.1)",
+         "Each 3x3 edge filter responds (+/-) only where the white square's edges run across it; 2x2 max pooling "
+         "keeps each block's largest value, average pooling its mean.")
+    plot_positional_encoding(positional_encoding(50, 64), out / "positional_encoding.png",
+                             "50 positions, d_model 64 (the transformer's defaults on seq-sum)")
+    done("positional_encoding.png", "Sinusoidal positional encoding (the notebook's 7.1)",
+         "Each row is a position, each column a dimension: low dimensions oscillate fast, high ones slowly, so "
+         "every position gets a distinct pattern and nearby positions similar ones.")
+    concept = attention_concept()
+    write_csv(out / "attention_concept.csv", attention_rows(concept))
+    draw_attention_concept(out / "attention_concept.png", concept)
+    done("attention_concept.png", 'Attention for the query "sat" (the notebook\'s 6.1)',
+         "Softmax turns raw relevance scores into weights that are positive and sum to 1; it keeps their order but "
+         "not their ratios, and multiplying the scores (as large dot products do) sharpens the weights toward one "
+         "word, which is why attention divides its scores by sqrt(d_k).")
+
+
+def _write_later_parts(out: Path, done) -> None:
+    """Figures of the notebook's later parts that need no trained model (before, only `explain` of a
+    trained run drew the convolution demo and the positional encoding)."""
+    plot_conv_pooling_demo(conv_pooling_demo(), out / "conv_pooling.png")
+    done("conv_pooling.png", "Convolution and pooling (the notebook's 3.1)",
+         "Each 3x3 edge filter responds (+/-) only where the white square's edges run across it; 2x2 max pooling "
+         "keeps each block's largest value, average pooling its mean.")
+    plot_positional_encoding(positional_encoding(50, 64), out / "positional_encoding.png",
+                             "50 positions, d_model 64 (the transformer's defaults on seq-sum)")
+    done("positional_encoding.png", "Sinusoidal positional encoding (the notebook's 7.1)",
+         "Each row is a position, each column a dimension: low dimensions oscillate fast, high ones slowly, so "
+         "every position gets a distinct pattern and nearby positions similar ones.")
+    concept = attention_concept()
+    write_csv(out / "attention_concept.csv", attention_rows(concept))
+    draw_attention_concept(out / "attention_concept.png", concept)
+    done("attention_concept.png", 'Attention for the query "sat" (the notebook\'s 6.1)',
+         "Softmax turns raw relevance scores into weights that are positive and sum to 1; it keeps their order but "
+         "not their ratios, and multiplying the scores (as large dot products do) sharpens the weights toward one "
+         "word, which is why attention divides its scores by sqrt(d_k).")
 
 
 def _write_markdown(path: Path, figures, losses, opt_rows, rates, reg_rows, norm_rows, lrs, split_rows) -> None:

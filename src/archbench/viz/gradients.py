@@ -182,8 +182,9 @@ def _plot_params(results: Dict[str, Dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def write_gradient_study(results: Dict[str, Dict[str, Any]], out_dir) -> Path:
-    """Tables, figures and the directory's manifest for {label: gradient_study(...)}."""
+def write_gradient_study(results: Dict[str, Dict[str, Any]], out_dir, setup: str = "") -> Path:
+    """Tables, figures and the directory's manifest for {label: gradient_study(...)}; ``setup`` is one
+    sentence saying how the models were built (gradients.md states it)."""
 
     out = Path(out_dir)
     open_out_dir(out, "gradients")
@@ -203,7 +204,7 @@ def write_gradient_study(results: Dict[str, Dict[str, Any]], out_dir) -> Path:
           f"One training-mode forward/backward on {next(iter(results.values()))['n']} training samples of "
           f"{', '.join(data)}, from zeroed gradients. `first/last` is the mean gradient over the first tenth of the "
           "time steps divided by that over the last tenth: far below 1 means the loss barely reaches early inputs "
-          "(vanishing gradient).", "",
+          "(vanishing gradient).", *([setup, ""] if setup else [""]),
           "| model | loss | steps | grad at first step | grad at last step | first/last |", "|---|---|---|---|---|---|"]
     for label, r in results.items():
         md.append(f"| {label} | {r['loss']:.4f} | {r['steps']} | {_fmt(r['first_step'])} | {_fmt(r['last_step'])} "

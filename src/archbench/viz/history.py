@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 
 def _plt():
@@ -55,6 +56,8 @@ def plot_history(history: List[Dict], out: Path, title: str = "", kept_epoch: Op
     ax.set(xlabel="epoch", ylabel="learning rate (end of epoch)", title="Learning rate")
     for a in axes:
         a.grid(alpha=0.3)
+        # epochs are whole; min_n_ticks=1 keeps that for a 1-epoch run (one integer in view)
+        a.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -40,9 +40,12 @@ def classification_report_text(targets, predictions, class_names: Sequence[str],
         "weighted avg": [float(np.average(v, weights=weights)) for v in (precision, recall, f1)] + [total],
     }
 
-    table: Dict = {n: dict(zip(HEADERS, map(float, row))) for n, *row in zip(names, precision, recall, f1, support)}
+    def entry(p, r, f, s):  # support is a count: an int, not 39.0
+        return dict(zip(HEADERS, (float(p), float(r), float(f), int(s))))
+
+    table: Dict = {n: entry(*row) for n, *row in zip(names, precision, recall, f1, support)}
     table["accuracy"] = accuracy
-    table.update({k: dict(zip(HEADERS, map(float, v))) for k, v in averages.items()})
+    table.update({k: entry(*v) for k, v in averages.items()})
 
     width = max(max(len(n) for n in names), len("weighted avg"), digits)
     row = "{:>{width}s} " + " {:>9.{digits}f}" * 3 + " {:>9}\n"

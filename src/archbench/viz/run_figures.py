@@ -9,6 +9,7 @@ from ..files import atomic_write_text, write_json
 from .forecast import forecast_figure
 from .history import plot_confusion, plot_history
 from .report_text import classification_report_text
+from .show import PREVIEWS, write_preview
 
 
 def write_run_figures(run_dir: Path, history, test, bundle: DataBundle, model: str = "model",
@@ -30,4 +31,6 @@ def write_run_figures(run_dir: Path, history, test, bundle: DataBundle, model: s
         write_json(run_dir / "classification_report.json", table)
     if bundle.kind == "forecast" and "outputs" in test:
         figures.append(forecast_figure(bundle, test["outputs"], run_dir, model=model))
+    if bundle.kind in PREVIEWS:  # what the data looks like, last: the results come first on the page
+        figures.append(write_preview(bundle, run_dir))
     return figures
