@@ -129,11 +129,11 @@ def pair_models(models: Sequence[str], datas: Sequence[str]) -> List[Tuple[str, 
         raise UsageError("name the models to compare (see `archbench models`), or give no arguments for the zoo")
     kinds = {d: dataset_entry(d).kind for d in datas}
     pairs = []
-    from .train.run import BASELINES
+    from .train.run import BASELINE_KINDS, BASELINES
 
     for m in models:
-        if m in BASELINES:  # the bag-of-words baseline goes with every text data set
-            pairs += [(d, m) for d in datas if kinds[d] == "text"]
+        if m in BASELINES:  # a baseline goes with every data set of its kind (bow: text, minirocket: sequence)
+            pairs += [(d, m) for d in datas if kinds[d] == BASELINE_KINDS[m]]
             continue
         entry = model_entry(m)
         fits = [d for d in datas if kinds[d] in entry.kinds]

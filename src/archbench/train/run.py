@@ -220,24 +220,28 @@ def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: 
     return RunResult(run_dir if writing else None, metrics, history, trainer.raw, bundle)
 
 
-BASELINES = {"bow": "bag-of-words baseline: word 1-2-gram TF-IDF + logistic regression (text data)"}
+BASELINES = {"bow": "bag-of-words baseline: word 1-2-gram TF-IDF + logistic regression (text data)",
+             "minirocket": "MiniRocket baseline (aeon): 10,000 random convolution features + ridge (series classification)"}
+BASELINE_KINDS = {"bow": "text", "minirocket": "sequence"}
 
 
 def train_baseline(cfg: TrainConfig, overrides: Dict[str, Any], write: bool = True,
                    bundle: Optional[DataBundle] = None) -> RunResult:
     """A non-neural baseline as a run directory of its own (metrics, predictions, confusion matrix)."""
     from ..baselines import run_bow
+    from ..rocket import run_minirocket
 
+    name = cfg.model
     data = dataset_entry(cfg.data)
     route(cfg, {k: v for k, v in overrides.items() if k in ("seed", "data_dir", "data_seed", "progress", "threads")},
           {}, data.options())
-    if data.kind != "text":
-        raise UsageError(f"model 'bow' takes text data; {cfg.data} is {data.kind}")
+    if data.kind != BASELINE_KINDS[name]:
+        raise UsageError(f"model {name!r} takes {BASELINE_KINDS[name]} data; {cfg.data} is {data.kind}")
     set_threads(cfg.threads)
     if bundle is None:
         bundle = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
-    res = run_bow(bundle, seed=cfg.seed)
-    metrics = {"model": "bow", "data": cfg.data, "seed": cfg.seed, "test_accuracy": res["test_accuracy"],
+    res = (run_bow if name == "bow" else run_minirocket)(bundle, seed=cfg.seed)
+    metrics = {"model": name, "data": cfg.data, "seed": cfg.seed, "test_accuracy": res["test_accuracy"],
                "best_val_accuracy": res["val_accuracy"], "test_loss": res["test_loss"], "epochs_run": 1,
                "best_epoch": 1, "train_seconds": round(res["train_seconds"], 3),
                # parameters of a linear model: one weight per feature and class, plus biases
@@ -245,9 +249,11 @@ def train_baseline(cfg: TrainConfig, overrides: Dict[str, Any], write: bool = Tr
     run_dir = Path(cfg.out) if cfg.out else default_run_dir(cfg)
     if write:
         open_out_dir(run_dir, "run")
-        write_json(run_dir / "archbench.json", marker("run", f"bow on {cfg.data}"))
-        write_json(run_dir / "config.json", {"train": cfg.to_dict(), "model": {"name": "bow", "summary": BASELINES["bow"]},
+        write_json(run_dir / "archbench.json", marker("run", f"{name} on {cfg.data}"))
+        write_json(run_dir / "config.json", {"train": cfg.to_dict(), "model": {"name": name, "summary": BASELINES[name]},
                                              "data": bundle.describe(), "versions": versions()})
+        if "model_object" in res:  # arrays + JSON, no pickle
+            res["model_object"].save_state(run_dir)
         test = {"predictions": res["predictions"], "probabilities": res["probabilities"], "targets": bundle.test.y}
         write_predictions(run_dir, test, bundle)
         from ..viz.history import plot_confusion
@@ -258,7 +264,7 @@ def train_baseline(cfg: TrainConfig, overrides: Dict[str, Any], write: bool = Tr
         write_json(run_dir / "metrics.json", metrics)
         build_report_quietly(run_dir)
     if cfg.progress != "none":
-        print(f"bow on {cfg.data}: test accuracy {100 * res['test_accuracy']:.2f}% in {res['train_seconds']:.1f}s",
+        print(f"{name} on {cfg.data}: test accuracy {100 * res['test_accuracy']:.2f}% in {res['train_seconds']:.1f}s",
               file=sys.stderr)
     return RunResult(run_dir if write else None, metrics, [], None, bundle)
 
