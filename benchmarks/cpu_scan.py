@@ -13,8 +13,8 @@ import torch
 
 import archbench.models.cells as cells
 from archbench.config import TrainConfig
-from archbench.train.loop import Trainer
 from archbench.experiment.resolve import prepare, resolve_config
+from archbench.train.loop import Trainer
 from archbench.train.runtime import init_distributed
 
 SCAN = cells.scan_applies

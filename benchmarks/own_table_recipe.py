@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 from archbench.config import TrainConfig  # noqa: E402
-from archbench.files import atomic_write_text, csv_text  # noqa: E402
 from archbench.experiment.run import train  # noqa: E402
+from archbench.files import atomic_write_text, csv_text  # noqa: E402
 
 CANDIDATES = {  # name -> settings over the table recipe in models/mlp.py (optimizer, epochs, patience, batch)
     "A 256-128 d0.2 lr1e-3 wd1e-4": dict(hidden_sizes=[256, 128], dropout=0.2, lr=1e-3, weight_decay=1e-4),

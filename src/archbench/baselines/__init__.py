@@ -164,5 +164,6 @@ __all__ = ["BagOfWords", "fit_bow", "run_bow", "bundle_texts", "run_forecast_bas
 
 BASELINES = {"bow": "bag-of-words baseline: word 1-2-gram TF-IDF + logistic regression (text data)",
              "hgb": "gradient boosting: scikit-learn HistGradientBoosting on the raw table (table data)",
-             "linear": "logistic / ridge linear regression on the encoded table (table data)"}
-BASELINE_KINDS = {"bow": "text", "hgb": "table", "linear": "table"}  # the data kind each baseline takes
+             "linear": "logistic / ridge linear regression on the encoded table (table data)",
+             "minirocket": "MiniRocket baseline (aeon): 10,000 random convolution features + ridge (series classification)"}
+BASELINE_KINDS = {"bow": "text", "hgb": "table", "linear": "table", "minirocket": "sequence"}  # the data kind each baseline takes

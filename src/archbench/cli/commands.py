@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
-from ..baselines import BASELINES
+from ..baselines import BASELINE_KINDS, BASELINES
 from ..config import RESUME_RUNTIME, TrainConfig, load_config_file, parse_sets
 from ..data import list_datasets, load_data
 from ..errors import UsageError
@@ -125,7 +125,7 @@ def cmd_models(args) -> int:
             for kind, r in e.recipe.items():
                 print(f"{'':14} recipe[{kind}]: " + ", ".join(f"{k}={v}" for k, v in r.items()))
     for name, summary in BASELINES.items():
-        print(f"{name:<14} {'text':<26} {summary}")
+        print(f"{name:<14} {BASELINE_KINDS[name]:<26} {summary}")
     return 0
 
 

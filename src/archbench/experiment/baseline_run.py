@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from ..baselines import BASELINE_KINDS, BASELINES, run_bow
+from ..baselines.rocket import run_minirocket
 from ..baselines.table import run_table_baseline, save_state
 from ..config import TrainConfig, route
 from ..data import dataset_entry, load_data
@@ -37,7 +38,7 @@ def train_baseline(cfg: TrainConfig, overrides: Dict[str, Any], write: bool = Tr
     set_threads(cfg.threads)
     if bundle is None:
         bundle = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
-    metrics, res = (_bow(cfg, bundle) if cfg.model == "bow" else _table(cfg, bundle))
+    metrics, res = _table(cfg, bundle) if BASELINE_KINDS[cfg.model] == "table" else _features(cfg, bundle)
     run_dir = Path(cfg.out) if cfg.out else default_run_dir(cfg)
     if write:
         _write(run_dir, cfg, bundle, metrics, res)
@@ -48,9 +49,10 @@ def train_baseline(cfg: TrainConfig, overrides: Dict[str, Any], write: bool = Tr
     return RunResult(run_dir if write else None, metrics, [], None, bundle)
 
 
-def _bow(cfg: TrainConfig, bundle: DataBundle):
-    res = run_bow(bundle, seed=cfg.seed)
-    metrics = {"model": "bow", "data": cfg.data, "seed": cfg.seed, "test_accuracy": res["test_accuracy"],
+def _features(cfg: TrainConfig, bundle: DataBundle):
+    """bow (word n-gram TF-IDF) or minirocket (random convolutions), each with a linear classifier."""
+    res = (run_bow if cfg.model == "bow" else run_minirocket)(bundle, seed=cfg.seed)
+    metrics = {"model": cfg.model, "data": cfg.data, "seed": cfg.seed, "test_accuracy": res["test_accuracy"],
                "best_val_accuracy": res["val_accuracy"], "test_loss": res["test_loss"], "epochs_run": 1,
                "best_epoch": 1, "train_seconds": round(res["train_seconds"], 3),
                # parameters of a linear model: one weight per feature and class, plus biases
@@ -77,8 +79,10 @@ def _write(run_dir: Path, cfg: TrainConfig, bundle: DataBundle, metrics: Dict[st
     write_json(run_dir / "archbench.json", marker("run", f"{cfg.model} on {cfg.data}"))
     write_json(run_dir / "config.json", {"train": cfg.to_dict(), "model": {"name": cfg.model, "summary": BASELINES[cfg.model]},
                                          "data": bundle.describe(), "versions": versions()})
-    if cfg.model != "bow":
+    if BASELINE_KINDS[cfg.model] == "table":
         save_state(run_dir, cfg.model, res, cfg.seed)
+    if "model_object" in res:  # arrays + JSON, no pickle
+        res["model_object"].save_state(run_dir)
     figures = []
     if "predictions" in res:
         test = {"predictions": res["predictions"], "probabilities": res["probabilities"], "targets": bundle.test.y}

@@ -99,7 +99,7 @@ def pair_models(models: Sequence[str], datas: Sequence[str]) -> List[Tuple[str, 
     pairs = []
 
     for m in models:
-        if m in BASELINES:  # a baseline goes with every data set of its kind (bow: text; hgb, linear: table)
+        if m in BASELINES:  # a baseline goes with every data set of its kind (bow: text; hgb, linear: table; minirocket: sequence)
             pairs += [(d, m) for d in datas if kinds[d] == BASELINE_KINDS[m]]
             continue
         entry = model_entry(m)

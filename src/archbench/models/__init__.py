@@ -21,7 +21,7 @@ import torch.nn as nn
 from ..errors import UsageError
 from ..registry import Registry, import_modules
 
-_MODULES = ("mlp", "cnn", "resnet", "recurrent", "transformer")
+_MODULES = ("mlp", "cnn", "resnet", "recurrent", "transformer", "tsc", "textcnn")
 
 
 @dataclass
