@@ -247,6 +247,15 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .experiment.export import export_run
+
+    path, info = export_run(args.run_dir, fmt=args.format, out=args.output)
+    diff = info.get("max_abs_diff_vs_torch")
+    print(f"wrote {path}" + (f" (onnxruntime vs PyTorch: max abs difference {diff:.2e})" if diff is not None else ""))
+    return 0
+
+
 def cmd_models(args) -> int:
     from .models import list_models
     from .train.run import BASELINES
@@ -442,6 +451,12 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--top", type=at_least_one, default=1, help="show the top K classes")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=cmd_predict)
+
+    ex = sub.add_parser("export", help="export a run's model to ONNX (checked with onnxruntime) or torch.export")
+    ex.add_argument("run_dir")
+    ex.add_argument("--format", choices=("onnx", "torch-export"), default="onnx")
+    ex.add_argument("--output", metavar="FILE", help="default RUN_DIR/model.onnx or RUN_DIR/model.pt2")
+    ex.set_defaults(func=cmd_export)
 
     c = sub.add_parser("compare", help="train several models on the same data, seeds and budget; table, figures, page",
                        description="Train each MODEL on the same data, seeds and budget and write a comparison "

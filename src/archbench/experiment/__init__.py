@@ -1,0 +1,1 @@
+"""Experiments over the core: export today; the integrator moves run/compare/tune/bench/predict here."""
