@@ -240,10 +240,7 @@ def write_tables(out: Path, result: Dict[str, Any]) -> None:
 
 
 def plot(out: Path, rows) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .figures import plt  # Figure objects: the user's backend is left alone
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     names = [f"{r['model']}\n{r['data']}" for r in rows]

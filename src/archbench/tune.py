@@ -355,10 +355,7 @@ def best_yaml(cfg: TrainConfig, fixed: Dict[str, Any], params: Dict[str, Any], b
 
 
 def plot_tune(trials, S, metric: str, out_dir: Path, title: str, space: Dict[str, tuple]) -> List[Dict[str, str]]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .figures import plt  # Figure objects: the user's backend is left alone
     from matplotlib.ticker import MaxNLocator, NullFormatter
 
     acc = metric == "val_acc"

@@ -162,10 +162,7 @@ def augmentation_gallery(x_few: torch.Tensor, fn: Augment, out_png, n: int = 8,
 
     Returns the figures.json entry {"file", "title", "caption"}.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..figures import plt  # Figure objects: the user's backend is left alone
     from pathlib import Path
 
     x_few = x_few[:6].float().cpu()

@@ -226,9 +226,9 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 def _run_chunks(pool, window: int, fn, chunks, args, desc: str):
     """Yield fn(*args[0], chunk, *args[1]) for each chunk, in order, in ``pool`` (or here if None)."""
-    from tqdm import tqdm
+    from ..progress import bar_wanted, progress_bar
 
-    bar = tqdm(total=sum(len(c) for c in chunks), desc=desc, unit="img", disable=not sys.stderr.isatty(), leave=False)
+    bar = progress_bar(total=sum(len(c) for c in chunks), desc=desc, unit="img", disable=not bar_wanted(), leave=False)
     try:
         if pool is None:
             for c in chunks:

@@ -329,11 +329,11 @@ class Trainer:
     # -------------------------------------------------------------- progress
     def _bar(self, total: int, epoch: int):
         mode = self.cfg.progress
-        if not self.rt.is_main or mode in ("none", "epoch") or (mode == "auto" and not sys.stderr.isatty()):
-            return None
-        from tqdm import tqdm
+        from ..progress import bar_wanted, progress_bar  # a notebook bar in Jupyter, none in a log file
 
-        return tqdm(total=total, initial=self.step, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", leave=False,
+        if not self.rt.is_main or mode in ("none", "epoch") or (mode == "auto" and not bar_wanted()):
+            return None
+        return progress_bar(total=total, initial=self.step, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", leave=False,
                     unit="batch", dynamic_ncols=True)
 
     def _print_epoch(self, row: Dict[str, Any]) -> None:

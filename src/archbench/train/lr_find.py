@@ -228,10 +228,7 @@ def write_lr_find(out_dir: Path, result: Dict[str, Any], cfg: TrainConfig) -> No
 
 
 def plot_lr_find(result: Dict[str, Any], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..figures import plt  # Figure objects: the user's backend is left alone
 
     lrs, sm = result["lrs"], result["smoothed"]
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=130)

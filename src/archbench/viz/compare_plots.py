@@ -10,10 +10,7 @@ import numpy as np
 
 
 def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..figures import plt  # Figure objects on an Agg canvas: the user's backend is left alone
 
     return plt
 

@@ -27,11 +27,11 @@ COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e3
 def _figure(path: Path, title: str, figsize: tuple[float, float], **margins):
     """Yield a figure styled with MARGINS (overridden by `margins`); save it to path on exit."""
     import matplotlib
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure  # not pyplot: no global figure registry to leak into
+
+    from ..figures import figure  # not pyplot: no global figure registry, no backend switch
 
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=figsize)
+        fig = figure(figsize=figsize)
         fig.subplots_adjust(**{**MARGINS, **margins})
         yield fig
         fig.suptitle(title, y=0.985)

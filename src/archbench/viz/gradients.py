@@ -135,10 +135,7 @@ def _csv(rows: List[Dict[str, Any]], cols: List[str]) -> str:
 
 
 def _plot_per_step(results: Dict[str, Dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..figures import plt  # Figure objects: the user's backend is left alone
 
     fig, ax = plt.subplots(figsize=(9, 5))
     for label, r in results.items():
@@ -157,10 +154,7 @@ def _plot_per_step(results: Dict[str, Dict[str, Any]], path: Path) -> None:
 
 
 def _plot_params(results: Dict[str, Dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..figures import plt  # Figure objects: the user's backend is left alone
 
     items = list(results.items())
     ncols = 1 if len(items) <= 2 else 2

@@ -1,5 +1,5 @@
 """Training-history and confusion-matrix figures (the notebook's plot_training_history and
-plot_confusion_matrix), drawn with matplotlib's Agg backend."""
+plot_confusion_matrix), drawn on Agg canvases (the user's backend is left alone)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,10 +9,7 @@ import numpy as np
 
 
 def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..figures import plt  # Figure objects on an Agg canvas: the user's backend is left alone
 
     return plt
 
