@@ -235,11 +235,20 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from .predict import predict_run
+    from .predict import predict_run, write_predictions
 
-    rows = predict_run(args.run_dir, images=args.inputs, texts=args.text, top=args.top)
-    if args.json:
-        print(json.dumps(rows, indent=2))
+    rows = predict_run(args.run_dir, images=args.inputs, texts=args.text, top=args.top, text_file=args.text_file,
+                       csv=args.csv, column=args.column)
+    fmt = args.format or ("json" if args.json else None)
+    if fmt or args.output:
+        text = write_predictions(rows, fmt or "csv", args.output)
+        if not args.output:
+            print(text, end="")
+        else:
+            print(f"wrote {len(rows)} predictions to {args.output}", file=sys.stderr)
+    elif rows and "forecast" in rows[0]:
+        for r in rows:
+            print(f"step {r['step']} after {r['after']}: {r['forecast']:.4f}")
     else:
         for r in rows:
             others = ", ".join(f"{t['label']} {100 * t['probability']:.1f}%" for t in r["top"][1:])
@@ -332,7 +341,10 @@ def cmd_fundamentals(args) -> int:
 
 
 def cmd_explain(args) -> int:
+    from .baseline_runs import refuse_explain
     from .viz.explain import write_explain
+
+    refuse_explain(args.run_dir)
 
     out = write_explain(args.run_dir, out_dir=args.out, n_examples=args.examples)
     print(f"report: {build_and_locate(out)}")
@@ -444,12 +456,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="auto")
     e.set_defaults(func=cmd_evaluate)
 
-    pr = sub.add_parser("predict", help="classify image files (or --text) with a trained run")
+    pr = sub.add_parser("predict", help="predict with a trained run: images, texts, series, forecasts past the end; CSV or JSON")
     pr.add_argument("run_dir")
-    pr.add_argument("inputs", nargs="*", metavar="IMAGE", help="image files")
+    pr.add_argument("inputs", nargs="*", metavar="IMAGE", help="image files or folders of them")
     pr.add_argument("--text", action="append", help="raw text to classify (text runs); repeatable")
     pr.add_argument("--top", type=at_least_one, default=1, help="show the top K classes")
-    pr.add_argument("--json", action="store_true")
+    pr.add_argument("--text-file", metavar="FILE", help="texts to classify, one a line (text runs)")
+    pr.add_argument("--csv", metavar="FILE", help="a CSV: a text --column (text runs), one series a row (sequence "
+                    "runs), or a series --column to forecast past its end (forecast runs)")
+    pr.add_argument("--column", metavar="NAME", help="the CSV column to read (name or index)")
+    pr.add_argument("--format", choices=("csv", "json"), help="write rows as CSV or JSON (default: lines to read)")
+    pr.add_argument("--output", metavar="FILE", help="write the rows to FILE (CSV unless --format json)")
+    pr.add_argument("--json", action="store_true", help="same as --format json")
     pr.set_defaults(func=cmd_predict)
 
     ex = sub.add_parser("export", help="export a run's model to ONNX (checked with onnxruntime) or torch.export")

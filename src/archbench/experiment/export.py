@@ -20,6 +20,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import torch
 
+from ..baseline_runs import baseline_name
 from ..errors import UsageError
 from ..files import atomic_write, atomic_write_bytes, atomic_write_text
 from ..train.checkpoint import load_model
@@ -132,13 +133,33 @@ def check_onnx(model: torch.nn.Module, path: Path, x: torch.Tensor) -> float:
     return float(abs(got - want).max())
 
 
+def export_sklearn(estimator, n_features: int, path: Path) -> Path:
+    """A fitted scikit-learn estimator on (B, n_features) float32 rows -> ONNX through skl2onnx; an
+    estimator skl2onnx has no converter for is a one-line "not exportable". For the tabular baselines
+    (gradient boosting, logistic/linear regression), which skl2onnx supports."""
+    try:
+        from skl2onnx import convert_sklearn
+        from skl2onnx.common.data_types import FloatTensorType
+    except ImportError:
+        raise UsageError("exporting a baseline needs skl2onnx: pip install 'archbench[export]'") from None
+    try:
+        onx = convert_sklearn(estimator, initial_types=[("input", FloatTensorType([None, int(n_features)]))],
+                              options={id(estimator): {"zipmap": False}} if hasattr(estimator, "predict_proba") else None)
+    except Exception as e:  # noqa: BLE001 - skl2onnx raises RuntimeError/NameError/... for unsupported models
+        raise UsageError(f"{type(estimator).__name__} is not exportable to ONNX ({str(e).splitlines()[0][:120]})") from None
+    atomic_write_bytes(Path(path), onx.SerializeToString())
+    return Path(path)
+
+
 def export_baseline(run_dir: Path, config: Dict[str, Any], fmt: str, out: Optional[Path]) -> Path:
     """Baselines: skl2onnx where it can convert the fitted estimator, else a one-line refusal."""
-    name = config.get("model", {}).get("name") or config["train"].get("model")
-    # bow tokenises with archbench's own Python tokenizer, which skl2onnx's TfidfVectorizer converter
-    # cannot express (it supports only regex token patterns), so its pipeline has no ONNX form
-    raise UsageError(f"baseline {name!r} is not exportable: its TF-IDF step uses archbench's Python tokenizer, "
-                     "which ONNX cannot express; use `archbench predict` on the run instead")
+    name = baseline_name(config)
+    if name == "bow":
+        # bow tokenises with archbench's own Python tokenizer, which skl2onnx's TfidfVectorizer converter
+        # cannot express (it supports only regex token patterns), so its pipeline has no ONNX form
+        raise UsageError(f"baseline 'bow' is not exportable: its TF-IDF step uses archbench's Python tokenizer, "
+                         "which ONNX cannot express; use `archbench predict` on the run instead")
+    raise UsageError(f"baseline {name!r} is not exportable")
 
 
 def export_run(run_dir, fmt: str = "onnx", out: Optional[str] = None, check: bool = True) -> Tuple[Path, Dict]:
@@ -149,7 +170,7 @@ def export_run(run_dir, fmt: str = "onnx", out: Optional[str] = None, check: boo
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     data = config["data"]
-    if not (run_dir / "model.safetensors").is_file() and not (run_dir / "model.json").is_file():
+    if baseline_name(config):
         return export_baseline(run_dir, config, fmt, out), {}
     model = load_model(run_dir).eval()
     x = example_input(data)
@@ -170,4 +191,4 @@ def export_run(run_dir, fmt: str = "onnx", out: Optional[str] = None, check: boo
     return path, info
 
 
-__all__ = ["FORMATS", "example_input", "export_onnx", "export_program", "check_onnx", "onnx_outputs", "export_run"]
+__all__ = ["FORMATS", "example_input", "export_sklearn", "export_onnx", "export_program", "check_onnx", "onnx_outputs", "export_run"]

@@ -476,8 +476,11 @@ def load_run(run_dir: Path, device: str = "cpu"):
 
 
 def evaluate_run(run_dir: Path, device: str = "auto") -> Dict[str, Any]:
+    from ..baseline_runs import baseline_name, evaluate_baseline  # a baseline run holds no weights: refit it
     from .runtime import resolve_device
 
+    if baseline_name(read_run_config(run_dir)):
+        return evaluate_baseline(Path(run_dir))
     dev = resolve_device(device)
     model, bundle, config = load_run(run_dir, device=str(dev))
     # evaluate in the precision the run was tested in, so the numbers match metrics.json
