@@ -3,8 +3,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from archbench.data.augment import augmentation_gallery, cutout, get_augment, random_affine, random_crop_flip
+from archbench.data.augment import cutout, get_augment, random_affine, random_crop_flip
 from archbench.errors import UsageError
+from archbench.viz.augment_gallery import augmentation_gallery
 
 
 def gen(seed=0):

@@ -67,7 +67,6 @@ class MiniRocketBaseline:
         return self.transform.transform(to_aeon(x)) / self.scale
 
     def fit(self, x: torch.Tensor, y) -> "MiniRocketBaseline":
-
         if x.shape[1] < 9:  # MiniRocket's kernels are 9 long
             raise UsageError(f"MiniRocket needs series of at least 9 steps, these have {x.shape[1]}")
         self.transform = _minirocket_class()(n_kernels=self.n_kernels, random_state=self.seed)

@@ -5,6 +5,7 @@ Loaded only once a command runs (``cli/__init__.py``), so these import the libra
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Optional
@@ -13,11 +14,13 @@ from ..baselines import BASELINE_KINDS, BASELINES
 from ..config import RESUME_RUNTIME, TrainConfig, load_config_file, parse_sets
 from ..data import list_datasets, load_data
 from ..errors import UsageError
+from ..experiment.baseline_runs import refuse_explain
 from ..experiment.bench import run_bench
 from ..experiment.compare import compare
+from ..experiment.export import export_run
 from ..experiment.lr_find import lr_find
 from ..experiment.plan import Plan, pair_models, parse_budget, parse_seeds, parse_sweep
-from ..experiment.predict import predict_run
+from ..experiment.predict import predict_run, write_predictions
 from ..experiment.run import evaluate_run, resume_run, train
 from ..experiment.tune import tune
 from ..files import write_json
@@ -106,13 +109,29 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    rows = predict_run(args.run_dir, images=args.inputs, texts=args.text, top=args.top)
-    if args.json:
-        print(json.dumps(rows, indent=2))
+    rows = predict_run(args.run_dir, images=args.inputs, texts=args.text, top=args.top, text_file=args.text_file,
+                       csv=args.csv, column=args.column)
+    fmt = args.format or ("json" if args.json else None)
+    if fmt or args.output:
+        text = write_predictions(rows, fmt or "csv", args.output)
+        if not args.output:
+            print(text, end="")
+        else:
+            print(f"wrote {len(rows)} predictions to {args.output}", file=sys.stderr)
+    elif rows and "forecast" in rows[0]:
+        for r in rows:
+            print(f"step {r['step']} after {r['after']}: {r['forecast']:.4f}")
     else:
         for r in rows:
             others = ", ".join(f"{t['label']} {100 * t['probability']:.1f}%" for t in r["top"][1:])
             print(f"{r['input']}: {r['label']} ({100 * r['probability']:.1f}%)" + (f"; then {others}" if others else ""))
+    return 0
+
+
+def cmd_export(args) -> int:
+    path, info = export_run(args.run_dir, fmt=args.format, out=args.output)
+    diff = info.get("max_abs_diff_vs_torch")
+    print(f"wrote {path}" + (f" (onnxruntime vs PyTorch: max abs difference {diff:.2e})" if diff is not None else ""))
     return 0
 
 
@@ -181,6 +200,7 @@ def cmd_fundamentals(args) -> int:
 
 
 def cmd_explain(args) -> int:
+    refuse_explain(args.run_dir)
     out = write_explain(args.run_dir, out_dir=args.out, n_examples=args.examples)
     print(f"report: {build_and_locate(out)}")
     return 0

@@ -107,13 +107,25 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="auto")
     e.set_defaults(func="cmd_evaluate")
 
-    pr = sub.add_parser("predict", help="classify image files (or --text) with a trained run")
+    pr = sub.add_parser("predict", help="predict with a trained run: images, texts, series, forecasts past the end; CSV or JSON")
     pr.add_argument("run_dir")
-    pr.add_argument("inputs", nargs="*", metavar="IMAGE", help="image files")
+    pr.add_argument("inputs", nargs="*", metavar="IMAGE", help="image files or folders of them")
     pr.add_argument("--text", action="append", help="raw text to classify (text runs); repeatable")
     pr.add_argument("--top", type=at_least_one, default=1, help="show the top K classes")
-    pr.add_argument("--json", action="store_true")
+    pr.add_argument("--text-file", metavar="FILE", help="texts to classify, one a line (text runs)")
+    pr.add_argument("--csv", metavar="FILE", help="a CSV: a text --column (text runs), one series a row (sequence "
+                    "runs), or a series --column to forecast past its end (forecast runs)")
+    pr.add_argument("--column", metavar="NAME", help="the CSV column to read (name or index)")
+    pr.add_argument("--format", choices=("csv", "json"), help="write rows as CSV or JSON (default: lines to read)")
+    pr.add_argument("--output", metavar="FILE", help="write the rows to FILE (CSV unless --format json)")
+    pr.add_argument("--json", action="store_true", help="same as --format json")
     pr.set_defaults(func="cmd_predict")
+
+    ex = sub.add_parser("export", help="export a run's model to ONNX (checked with onnxruntime) or torch.export")
+    ex.add_argument("run_dir")
+    ex.add_argument("--format", choices=("onnx", "torch-export"), default="onnx")
+    ex.add_argument("--output", metavar="FILE", help="default RUN_DIR/model.onnx or RUN_DIR/model.pt2")
+    ex.set_defaults(func="cmd_export")
 
     c = sub.add_parser("compare", help="train several models on the same data, seeds and budget; table, figures, page",
                        description="Train each MODEL on the same data, seeds and budget and write a comparison "

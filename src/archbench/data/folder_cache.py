@@ -24,10 +24,10 @@ from typing import List, Optional, Tuple
 import numpy as np
 import torch
 from PIL import Image
-from tqdm import tqdm
 
 from ..errors import DataError, UsageError
 from ..files import atomic_write_text, file_lock
+from .progress import bar_wanted, progress_bar
 
 FORMAT = 1  # bump when the cache layout changes
 
@@ -211,7 +211,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 def _run_chunks(pool, window: int, fn, chunks, args, desc: str):
     """Yield fn(*args[0], chunk, *args[1]) for each chunk, in order, in ``pool`` (or here if None)."""
 
-    bar = tqdm(total=sum(len(c) for c in chunks), desc=desc, unit="img", disable=not sys.stderr.isatty(), leave=False)
+    bar = progress_bar(total=sum(len(c) for c in chunks), desc=desc, unit="img", disable=not bar_wanted(), leave=False)
     try:
         if pool is None:
             for c in chunks:

@@ -23,6 +23,7 @@ import torch
 
 from ..config import TrainConfig
 from ..files import atomic_write_text, write_json, write_rows_csv
+from ..viz.canvas import plt  # Figure objects: the user's backend is left alone
 from .run import train
 
 # The notebook's own test accuracies, the bar for "reached": MNIST from its Parts 2/3; the sequence
@@ -239,11 +240,6 @@ def write_tables(out: Path, result: Dict[str, Any]) -> None:
 
 
 def plot(out: Path, rows) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     names = [f"{r['model']}\n{r['data']}" for r in rows]
     axes[0].bar(names, [r["train_samples_per_s"] for r in rows], color="tab:blue")

@@ -24,7 +24,16 @@ from ..config import TrainConfig
 from ..data.base import DataBundle
 from ..files import write_json, write_rows_csv
 from ..report.html import build_report
-from ..rundir import check_resumable, default_run_dir, load_run, marker, open_out_dir, refuse_interrupted, versions
+from ..rundir import (
+    check_resumable,
+    default_run_dir,
+    load_run,
+    marker,
+    open_out_dir,
+    read_run_config,
+    refuse_interrupted,
+    versions,
+)
 from ..train.checkpoint import save_model
 from ..train.evaluate import evaluate
 from ..train.loop import CHECKPOINT, Trainer
@@ -40,6 +49,7 @@ from .artefacts import (
     write_predictions,
 )
 from .baseline_run import train_baseline
+from .baseline_runs import baseline_name, evaluate_baseline
 from .lr_find import suggest_lr
 from .resolve import prepare, resolve_config, use_channels_last
 from .results import RunResult
@@ -187,6 +197,8 @@ def resume_run(run_dir: Path, runtime: Optional[Dict[str, Any]] = None) -> Optio
 
 
 def evaluate_run(run_dir: Path, device: str = "auto") -> Dict[str, Any]:
+    if baseline_name(read_run_config(run_dir)):  # a baseline run holds no weights: refit it
+        return evaluate_baseline(Path(run_dir))
     dev = resolve_device(device)
     model, bundle, config = load_run(run_dir, device=str(dev))
     # evaluate in the precision the run was tested in, so the numbers match metrics.json

@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import yaml
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from ..config import FIELDS, TrainConfig
 from ..errors import ArchbenchError
 from ..files import atomic_write_text, csv_text, write_json
 from ..rundir import marker
+from ..viz.canvas import plt  # Figure objects: the user's backend is left alone
 
 EXECUTION = {"device", "threads", "progress", "out", "tensorboard", "compile", "precision", "checkpoint_every",
              "eval_test_each_epoch", "channels_last"}
@@ -111,12 +113,6 @@ def best_yaml(cfg: TrainConfig, fixed: Dict[str, Any], params: Dict[str, Any], b
 
 
 def plot_tune(trials, S, metric: str, out_dir: Path, title: str, space: Dict[str, tuple]) -> List[Dict[str, str]]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator, NullFormatter
-
     acc = metric == "val_acc"
     scale = 100.0 if acc else 1.0
     label = "best validation accuracy (%)" if acc else "best validation loss"

@@ -92,7 +92,8 @@ def scan_applies(rnn: nn.Module, x: torch.Tensor, lengths: Optional[torch.Tensor
     """The fast path covers torch's tanh RNN and GRU on CPU tensors in fp32/fp64, unpadded, biased."""
     return (type(rnn) in (nn.RNN, nn.GRU) and rnn.mode in ("RNN_TANH", "GRU") and rnn.bias and rnn.batch_first
             and lengths is None and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
-            and not torch.is_autocast_enabled("cpu"))
+            and not torch.is_autocast_enabled("cpu")
+            and not torch.jit.is_tracing())  # ONNX export traces torch's own RNN ops, not the scan's loop
 
 
 def run_scan(rnn: nn.Module, x: torch.Tensor) -> torch.Tensor:

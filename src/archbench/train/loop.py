@@ -19,11 +19,11 @@ from typing import Any, Callable, Dict, List, Optional
 
 import torch
 import torch.nn as nn
-from tqdm import tqdm
 
 from ..config import TrainConfig
 from ..data.augment import get_augment
 from ..data.base import DataBundle, batch_indices
+from ..data.progress import bar_wanted, progress_bar  # a notebook bar in Jupyter, none in a log file
 from .callbacks import EarlyStopping
 from .checkpoint import load_state, model_state, save_state, unwrap
 from .evaluate import evaluate, is_regression
@@ -273,10 +273,10 @@ class Trainer:
     # -------------------------------------------------------------- progress
     def _bar(self, total: int, epoch: int):
         mode = self.cfg.progress
-        if not self.rt.is_main or mode in ("none", "epoch") or (mode == "auto" and not sys.stderr.isatty()):
-            return None
 
-        return tqdm(total=total, initial=self.step, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", leave=False,
+        if not self.rt.is_main or mode in ("none", "epoch") or (mode == "auto" and not bar_wanted()):
+            return None
+        return progress_bar(total=total, initial=self.step, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", leave=False,
                     unit="batch", dynamic_ncols=True)
 
     def _print_epoch(self, row: Dict[str, Any]) -> None:

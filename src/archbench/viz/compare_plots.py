@@ -7,16 +7,13 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import numpy as np
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from ..files import safe_name
+from .canvas import plt  # Figure objects on an Agg canvas: the user's backend is left alone
 
 
 def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     return plt
 
 
@@ -73,7 +70,6 @@ def plot_comparison(out: Path, rows: List[Dict[str, Any]], plan) -> List[Dict[st
         wide = max(counts) / max(min(counts), 1) >= 10  # log scale only where it spreads the points
         ax.set(title="Parameters vs performance", xlabel="parameters", xscale="log" if wide else "linear",
                ylabel="test accuracy (%)" if classification else "test MAE")
-        from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
         for a in axes.flat:
             a.grid(alpha=0.3)
@@ -110,7 +106,6 @@ def plot_costs(out: Path, summary: List[Dict[str, Any]]) -> List[Dict[str, str]]
             if key in s and s[key]:
                 ax.errorbar(s[key], acc, yerr=err or None, fmt="o", ms=8, capsize=4)
                 ax.annotate(label, (s[key], acc), textcoords="offset points", xytext=(5, 5), fontsize=9)
-    from matplotlib.ticker import FuncFormatter
 
     for a in axes:
         a.xaxis.set_major_formatter(FuncFormatter(lambda v, _: human(v)))

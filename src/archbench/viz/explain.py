@@ -31,13 +31,13 @@ import torch
 import torch.nn as nn
 
 from ..config import read_json_object
-from ..data.augment import augmentation_gallery
 from ..data.base import DataBundle, trim_padding
 from ..errors import ArchbenchError, CheckpointError, UsageError
 from ..files import atomic_write_text, write_json
 from ..report.html import build_report
 from ..rundir import load_run, marker, open_out_dir
 from ..train.loop import make_augment
+from .augment_gallery import augmentation_gallery
 from .explain_compute import (
     _capture_attention,
     _class,

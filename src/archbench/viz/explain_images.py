@@ -14,10 +14,12 @@ import math
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+import matplotlib
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from matplotlib.gridspec import GridSpec
 
 from .history import _plt
 
@@ -137,7 +139,6 @@ def plot_weight_grid(w: torch.Tensor, out: Path, title: str, label: str = "filte
     """A grid of weight images (conv filters, or an MLP's first-layer units reshaped to the input),
     in ``order`` if given, signed ones on one shared red-blue scale; returns how many tiles it drew."""
     plt = _plt()
-    import matplotlib
 
     ids = list(order) if order is not None else list(range(w.shape[0]))
     tiles, names, rgb = _weight_tiles(w[ids], ids, label, cap)
@@ -181,7 +182,6 @@ def plot_feature_maps(name: str, maps: torch.Tensor, images: np.ndarray, labels:
     """One row per image: the input, then one tile per channel of this layer's output (all of them
     up to ``cap``, else the most active), numbered by channel. Returns the maps drawn per image."""
     plt = _plt()
-    import matplotlib
 
     b, c, h, w = maps.shape
     chans = strongest_channels(maps, cap)
@@ -230,7 +230,6 @@ def plot_conv_pooling_demo(demo: Dict[str, torch.Tensor], out: Path, real: Optio
     """Top row: the square, each edge filter and what it finds. Bottom row: the same filters on a
     test image (if given), then the 4x4 example and its max / average pools."""
     plt = _plt()
-    from matplotlib.gridspec import GridSpec
 
     fig = plt.figure(figsize=(18, 7.6))
     gs = GridSpec(2, 30, figure=fig, hspace=0.3, wspace=0.6)

@@ -17,6 +17,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
+from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
 from .history import _plt
 
@@ -27,7 +28,6 @@ MAX_TICKS = 40  # beyond this many steps, token labels overlap: number the axes 
 def _ticks(ax, labels: Optional[Sequence[str]], n: int, offset: int, x: bool = True, y: bool = True) -> None:
     """Token labels when there are few enough to read, else integer time steps (``offset`` leading
     positions, a CLS token, are labelled "CLS" and the steps after it count from 0)."""
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     axes = ([ax.xaxis] if x else []) + ([ax.yaxis] if y else [])
     for axis in axes:
@@ -82,7 +82,6 @@ def plot_attention_pooling(name: str, weights: torch.Tensor, lengths: Sequence[i
     width = min(16.0, max(8.0, 0.22 * longest + 2)) if tokens is not None else 12.0
     fig, axes = plt.subplots(b, 1, figsize=(width, 2.3 * b + 0.8 + (0.5 * b if tokens is not None else 0)),
                              squeeze=False)
-    from matplotlib.ticker import MaxNLocator
 
     handles = []
     for i in range(b):
@@ -126,7 +125,6 @@ def pick_dims(d: int) -> List[int]:
 
 def plot_positional_encoding(pe: torch.Tensor, out: Path, note: str = "") -> None:
     plt = _plt()
-    from matplotlib.ticker import MaxNLocator, MultipleLocator
 
     length, d = pe.shape
     pe = pe.float()

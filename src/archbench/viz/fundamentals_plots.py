@@ -7,9 +7,13 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import torch
 import torch.nn.functional as F
+from matplotlib.colors import LogNorm
+
+from .canvas import figure  # not pyplot: no global figure registry, no backend switch
 
 STYLE = {
     "font.size": 9, "axes.titlesize": 10.5, "axes.labelsize": 9.5, "legend.fontsize": 8,
@@ -26,12 +30,10 @@ COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e3
 @contextlib.contextmanager
 def _figure(path: Path, title: str, figsize: tuple[float, float], **margins):
     """Yield a figure styled with MARGINS (overridden by `margins`); save it to path on exit."""
-    import matplotlib
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure  # not pyplot: no global figure registry to leak into
+
 
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=figsize)
+        fig = figure(figsize=figsize)
         fig.subplots_adjust(**{**MARGINS, **margins})
         yield fig
         fig.suptitle(title, y=0.985)
@@ -91,8 +93,6 @@ def draw_losses(path: Path, curves: dict, examples: dict, rows: list[dict]) -> N
 
 
 def draw_optimizers(path: Path, paths: dict, rosenbrock, minimum) -> None:
-    from matplotlib.colors import LogNorm
-
     gx, gy = np.meshgrid(np.linspace(-2, 2, 200), np.linspace(-1, 3, 200))
     gz = rosenbrock(gx, gy)
     levels = np.logspace(-2, 3.5, 23)

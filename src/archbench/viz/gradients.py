@@ -28,6 +28,7 @@ from ..data.base import DataBundle, trim_padding
 from ..errors import ArchbenchError
 from ..files import atomic_write_text, csv_text, write_json
 from ..rundir import marker, open_out_dir
+from .canvas import plt  # Figure objects: the user's backend is left alone
 
 
 def _model_name(model: nn.Module) -> str:
@@ -131,11 +132,6 @@ def _csv(rows: List[Dict[str, Any]], cols: List[str]) -> str:
 
 
 def _plot_per_step(results: Dict[str, Dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     fig, ax = plt.subplots(figsize=(9, 5))
     for label, r in results.items():
         v = torch.tensor(r["per_step"], dtype=torch.float64)
@@ -153,11 +149,6 @@ def _plot_per_step(results: Dict[str, Dict[str, Any]], path: Path) -> None:
 
 
 def _plot_params(results: Dict[str, Dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     items = list(results.items())
     ncols = 1 if len(items) <= 2 else 2
     rows = [items[i:i + ncols] for i in range(0, len(items), ncols)]

@@ -1,5 +1,5 @@
 """Training-history and confusion-matrix figures (the notebook's plot_training_history and
-plot_confusion_matrix), drawn with matplotlib's Agg backend."""
+plot_confusion_matrix), drawn on Agg canvases (the user's backend is left alone)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,13 +8,10 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from .canvas import plt  # Figure objects on an Agg canvas: the user's backend is left alone
+
 
 def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     return plt
 
 

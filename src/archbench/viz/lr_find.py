@@ -7,13 +7,10 @@ from typing import Any, Dict
 
 import numpy as np
 
+from .canvas import plt  # Figure objects: the user's backend is left alone
+
 
 def plot_lr_find(result: Dict[str, Any], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     lrs, sm = result["lrs"], result["smoothed"]
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=130)
     ax.plot(lrs, result["losses"], color="0.75", lw=0.8, label="loss per batch")
