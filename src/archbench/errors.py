@@ -23,3 +23,9 @@ class DataError(ArchbenchError):
 
 class CheckpointError(ArchbenchError):
     """A run directory or checkpoint that archbench did not write, or that is damaged."""
+
+
+class DivergedError(ArchbenchError):
+    """The training loss became NaN or infinite: the run stopped, its last good checkpoint kept. Exit status 3."""
+
+    exit_code = 3

@@ -7,9 +7,11 @@ same folder, are fsynced, renamed over the target, and the folder is fsynced, so
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
@@ -43,6 +45,7 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     os.close(fd)
     try:
         write(tmp)
+        _fault_write(path, tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
@@ -137,3 +140,86 @@ class file_lock:
 
     def __exit__(self, *exc: Any) -> None:
         self.f.close()  # closing releases the lock
+
+
+# ---------------------------------------------------------------- fault injection (tests and benchmarks/faults.py)
+#
+# ARCHBENCH_FAULT="kind:point=K[,kind:point=K...]" makes a failure happen at the same place every time:
+#   kill:step=K              SIGKILL just after the K-th optimiser step of this process (1-based)
+#   nan:step=K               the K-th step's loss becomes NaN (the loop's non-finite check must stop it)
+#   kill:checkpoint_write=K  SIGKILL inside the K-th checkpoint write: temp file half written, not renamed
+#   kill:write=K             the same inside the K-th file write of any kind
+#   enospc:write=K / enospc:checkpoint_write=K / erofs:write=K
+#                            that write raises OSError(ENOSPC / EROFS) after a partial temp file
+# Read once, at the first use; with the variable unset every hook is a dict lookup that finds nothing.
+
+_FAULTS: Optional[Dict[tuple, int]] = None
+_COUNTS: Dict[str, int] = {"step": 0, "write": 0, "checkpoint_write": 0}
+FAULT_KINDS = ("kill", "nan", "enospc", "erofs")
+FAULT_POINTS = ("step", "write", "checkpoint_write")
+
+
+def _faults() -> Dict[tuple, int]:
+    global _FAULTS
+    if _FAULTS is None:
+        plan: Dict[tuple, int] = {}
+        for part in filter(None, os.environ.get("ARCHBENCH_FAULT", "").replace(" ", "").split(",")):
+            try:
+                kind, rest = part.split(":", 1)
+                point, k = rest.split("=", 1)
+                if kind not in FAULT_KINDS or point not in FAULT_POINTS:
+                    raise ValueError
+                plan[(point, int(k))] = kind
+            except ValueError:
+                raise ValueError(f"ARCHBENCH_FAULT: cannot read {part!r}; expected KIND:POINT=K with KIND in "
+                                 f"{'/'.join(FAULT_KINDS)} and POINT in {'/'.join(FAULT_POINTS)}") from None
+        _FAULTS = plan
+    return _FAULTS
+
+
+def reset_faults() -> None:
+    """Forget the parsed plan and the counters (tests that change ARCHBENCH_FAULT in one process)."""
+    global _FAULTS
+    _FAULTS = None
+    for k in _COUNTS:
+        _COUNTS[k] = 0
+
+
+def _kill() -> None:
+    import signal
+
+    sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def fault_step() -> Optional[str]:
+    """Called once per optimiser step: kills at the planned step, or returns "nan" for a poisoned loss."""
+    plan = _faults()
+    if not plan:
+        return None
+    _COUNTS["step"] += 1
+    kind = plan.get(("step", _COUNTS["step"]))
+    if kind == "kill":
+        _kill()
+    return kind
+
+
+def _fault_write(path: Path, tmp: str) -> None:
+    """Inside atomic_write, after the temp file is complete and before the rename."""
+    plan = _faults()
+    if not plan:
+        return
+    _COUNTS["write"] += 1
+    kinds = [plan.get(("write", _COUNTS["write"]))]
+    if path.name.startswith("checkpoint"):
+        _COUNTS["checkpoint_write"] += 1
+        kinds.append(plan.get(("checkpoint_write", _COUNTS["checkpoint_write"])))
+    kind = next((k for k in kinds if k), None)
+    if kind is None:
+        return
+    size = os.path.getsize(tmp)
+    os.truncate(tmp, size // 2)  # as a crash or a full disk leaves it: a partial temp file
+    if kind == "kill":
+        _kill()
+    code = errno.ENOSPC if kind == "enospc" else errno.EROFS
+    raise OSError(code, os.strerror(code), str(path))

@@ -99,6 +99,21 @@ def unwrap(model: nn.Module) -> nn.Module:
             return model
 
 
+def match_param_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give each optimiser state tensor its parameter's memory layout again, after load_state_dict.
+
+    A checkpoint stores tensors contiguous (safetensors has no strides), so a channels-last conv
+    weight's ``exp_avg`` comes back in NCHW order. torch's fused CPU Adam/AdamW kernel walks param,
+    grad and state as flat buffers, so with different layouts it pairs the wrong elements: the first
+    step after a resume then differs from the uninterrupted run (docs/reliability.md).
+    """
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            for k, v in optimizer.state.get(p, {}).items():
+                if isinstance(v, torch.Tensor) and v.shape == p.shape and v.stride() != p.stride():
+                    optimizer.state[p][k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
+
+
 def model_state(model: nn.Module) -> Dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in unwrap(model).state_dict().items()}
 
@@ -164,4 +179,5 @@ def load_checkpoint(path: Path, model: nn.Module, optimizer=None) -> Tuple[nn.Mo
     unwrap(model).load_state_dict(state["model"])
     if optimizer is not None and "optimizer" in state:
         optimizer.load_state_dict(state["optimizer"])
+        match_param_layout(optimizer)
     return model, optimizer, int(state.get("epoch", 0))
