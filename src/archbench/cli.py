@@ -20,6 +20,10 @@ EPILOG = """examples:
   archbench train --resume runs/cnn-digits-20261126-101500
   archbench evaluate runs/cnn-digits-... --json
   archbench models ; archbench datasets
+
+exit status: 0 done; 1 an error (bad data or run directory, a file that could not be written, a
+directory another archbench process is writing); 2 a usage error; 3 the training loss became NaN or
+infinite (the run stopped; its last good checkpoint is kept); 130 interrupted.
 """
 
 
@@ -171,6 +175,21 @@ def train_request(args):
     return cfg, settings
 
 
+PASSED_CODES = (1, 2, 3)  # a rank's own exit status, told apart by the caller (see EPILOG); signals become 1
+
+
+def hold_out_dir(argv: List[str]) -> None:
+    """The launcher holds the run directory's lock for its ranks (they skip it: ARCHBENCH_LOCKED)."""
+    from .files import LOCKED_ENV, lock_dir
+
+    for flag in ("--out", "--resume"):
+        for i, a in enumerate(argv):
+            value = argv[i + 1] if a == flag and i + 1 < len(argv) else a[len(flag) + 1:] if a.startswith(flag + "=") else None
+            if value:
+                lock_dir(value)
+                os.environ[LOCKED_ENV] = os.pathsep.join(filter(None, [os.environ.get(LOCKED_ENV), os.path.realpath(value)]))
+
+
 def launch_torchrun(nproc: int, device: Optional[str] = None) -> int:
     """Re-run this very command under torchrun with N processes (the same as typing torchrun yourself).
     torchrun's agent runs in this process, so that a failed rank ends the command with one line instead
@@ -201,6 +220,7 @@ def launch_torchrun(nproc: int, device: Optional[str] = None) -> int:
             continue
         out.append(a)
     launch = ["--standalone", f"--nproc-per-node={nproc}", "-m", "archbench", *out]
+    hold_out_dir(sys.argv[1:])
     print("launching: torchrun " + " ".join(launch), file=sys.stderr)
     # the agent logs each failure (said below in one line) and a banner about OMP_NUM_THREADS=1 per rank
     logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
@@ -213,7 +233,7 @@ def launch_torchrun(nproc: int, device: Optional[str] = None) -> int:
         err = ArchbenchError(f"process {rank} of {nproc} stopped first, with "
                              + (f"exit status {code}" if code >= 0 else f"signal {-code}")
                              + "; its message, if it wrote one, is above")
-        err.exit_code = code if code in (1, 2) else 1
+        err.exit_code = code if code in PASSED_CODES else 1
         raise err from None
     except SignalException:  # Ctrl-C or a kill reached the agent, which stopped the ranks
         raise KeyboardInterrupt from None

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .config import RESUME_RUNTIME, TrainConfig, parse_value, read_json_object
-from .errors import UsageError
+from .errors import DivergedError, UsageError
 
 ZOO = [("digits", ["mlp", "cnn"]), ("seq-sum", ["rnn", "birnn", "lstm", "gru", "lstm-attn", "transformer"])]
 
@@ -214,12 +214,18 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
         if key not in cache:
             cache.clear()  # one data set in memory at a time
             cache[key] = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
-        m = metrics_only(train(cfg, bundle=cache[key], resume=cont, replace_interrupted=True))
+        try:
+            m = metrics_only(train(cfg, bundle=cache[key], resume=cont, replace_interrupted=True))
+        except DivergedError as e:  # recorded as diverged; the other runs go on
+            m = diverged_row(e)
         log(f"{label} {score_text(m)}")
         rows.append({**base, **m})
     for j, r in enumerate(rows):  # gather the workers' results, in plan order
         if isinstance(r, tuple) and r[0] != "same as":
-            m = r[0].result()
+            try:
+                m = r[0].result()
+            except DivergedError as e:
+                m = diverged_row(e)
             log(f"{r[1]} {score_text(m)}")
             rows[j] = {**r[2], **m}
     if pool is not None:
@@ -305,7 +311,14 @@ def process_pool(jobs: int):
     return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"))
 
 
+def diverged_row(e: Exception) -> Dict[str, Any]:
+    """The row of a run stopped by a non-finite loss: in results.csv, left out of the tables."""
+    return {"diverged": True, "stop_reason": str(e)}
+
+
 def score_text(m: Dict[str, Any]) -> str:
+    if m.get("diverged"):
+        return f"diverged ({m['stop_reason']})"
     score = f"{100 * m['test_accuracy']:.2f}%" if "test_accuracy" in m else f"MAE {m.get('test_mae', 0):.4f}"
     return f"{score} in {m['train_seconds']:.1f}s ({m['epochs_run']} epochs)"
 
@@ -431,6 +444,8 @@ def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
     from .viz.compare_plots import plot_comparison, plot_costs, plot_sweep
 
     write_rows_csv(out / "results.csv", rows)  # per-run rows, every metric
+    diverged = [r for r in rows if r.get("diverged")]
+    rows = [r for r in rows if not r.get("diverged")]  # a diverged run has no test scores to tabulate
 
     # a sweep over data_seed repeats the comparison on fresh draws of the data (and validation split):
     # the table then averages over the draws, and the paired tests pool every draw's test examples
@@ -447,6 +462,9 @@ def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
                 "The sweep figure shows each draw.")
     elif plan.sweep_key:
         note += f" Table at {plan.sweep_key}={plan.sweep_values[-1]}; the sweep figure shows every value."
+    if diverged:
+        note += " Diverged (non-finite training loss; in results.csv, not in this table): " + "; ".join(
+            f"{r['model']} on {r['data']} seed {r['seed']}" for r in diverged) + "."
     md = markdown_table(header, body)
     atomic_write_text(out / "comparison.md", md + "\n" + note + "\n")
     atomic_write_text(out / "comparison.csv", csv_text(header, body))

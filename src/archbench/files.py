@@ -16,6 +16,10 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
+from .errors import DirectoryBusy, WriteFailed
+
+WRITE_ERRNOS = (errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT, errno.EPERM, errno.EFBIG)
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -40,10 +44,11 @@ def fsync_dir(folder: Path) -> None:
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     """Call ``write(tmp_path)``, then rename the result over ``path`` (same folder: atomic)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = ""
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+        os.close(fd)
         write(tmp)
         _fault_write(path, tmp)
         with open(tmp, "rb") as f:
@@ -51,9 +56,18 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
         fsync_dir(path.parent)
+    except OSError as e:
+        if e.errno not in WRITE_ERRNOS:
+            raise
+        # one line for the user; the target still holds its previous complete version, if it had one
+        raise WriteFailed(f"cannot write {path}: {e.strerror or e}"
+                          + ("; its previous version is kept" if path.exists() else "")) from None
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        if tmp and os.path.exists(tmp):
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -223,3 +237,67 @@ def _fault_write(path: Path, tmp: str) -> None:
         _kill()
     code = errno.ENOSPC if kind == "enospc" else errno.EROFS
     raise OSError(code, os.strerror(code), str(path))
+
+
+# ---------------------------------------------------------------- one writer per directory
+
+LOCK_NAME = ".archbench.lock"
+_HELD: Dict[str, Any] = {}  # real path -> open lock file, held until release_dir or the process ends
+LOCKED_ENV = "ARCHBENCH_LOCKED"  # directories an ancestor process (torchrun launcher) holds for us
+
+
+def lock_dir(folder: Path, command: str = "") -> None:
+    """Take FOLDER/.archbench.lock for this process, or raise DirectoryBusy naming the holder.
+
+    The lock is flock(LOCK_EX | LOCK_NB) on a file opened without truncation: the kernel drops it when
+    the holder dies however it dies (kill -9 included), so a dead process's lock is taken over by the
+    next writer, atomically, with no stale-pid guessing; a rival's content is never overwritten
+    before its lock is ours. Content (pid, host, start time, command) is only there to name the holder.
+    Re-entrant within a process; directories listed in ARCHBENCH_LOCKED are held by an ancestor.
+    """
+    folder = Path(folder)
+    key = os.path.realpath(folder)
+    if key in _HELD or key in os.environ.get(LOCKED_ENV, "").split(os.pathsep):
+        return
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): no lock, as before
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+    f = os.fdopen(fd, "r+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or "a process that has not yet written its name"
+        f.close()
+        try:
+            info = json.loads(holder)
+            holder = f"pid {info['pid']} on {info['host']} since {info['started']} ({info['command']})"
+        except (ValueError, KeyError, TypeError):
+            pass
+        raise DirectoryBusy(f"{folder} is being written by another archbench process: {holder}; "
+                            f"wait for it, stop it, or choose another folder") from None
+    import socket
+    from datetime import datetime, timezone
+
+    f.seek(0)
+    f.truncate()
+    f.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                        "command": command or " ".join(["archbench", *sys.argv[1:]])[:200]}))
+    f.flush()
+    _HELD[key] = f
+
+
+def release_dir(folder: Path) -> None:
+    """Drop this process's lock on FOLDER (the lock file stays: deleting it would race a new taker)."""
+    f = _HELD.pop(os.path.realpath(folder), None)
+    if f is not None:
+        f.close()
+
+
+def held_dirs() -> List[str]:
+    return list(_HELD)

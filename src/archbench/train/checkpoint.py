@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import CheckpointError, UsageError
-from ..files import atomic_write, atomic_write_text  # noqa: F401 - re-exported for old callers
+from ..files import atomic_write, atomic_write_bytes, atomic_write_text  # noqa: F401 - re-exported for old callers
 
 FORMAT = "archbench-checkpoint-1"
 
@@ -59,12 +59,14 @@ def unflatten(obj: Any, tensors: Dict[str, torch.Tensor]) -> Any:
 
 def save_state(path: Path, state: Dict[str, Any]) -> None:
     """Save a nested state as one safetensors file whose header holds the JSON skeleton."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     tensors: Dict[str, torch.Tensor] = {}
     skeleton = flatten(state, tensors)
     meta = {"format": FORMAT, "state": json.dumps(skeleton)}
-    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+    # bytes written by Python, not by safetensors' own file code: a full disk is then an OSError with
+    # its errno, which atomic_write turns into one line (keeping the previous checkpoint)
+    atomic_write_bytes(path, save(tensors, metadata=meta))
 
 
 def load_state(path: Path) -> Dict[str, Any]:
@@ -122,13 +124,13 @@ def model_state(model: nn.Module) -> Dict[str, torch.Tensor]:
 
 def save_model(model: nn.Module, directory: Path, name: str = "model") -> Path:
     """Write ``name.safetensors`` (weights) and ``name.json`` (what builds the architecture)."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     directory = Path(directory)
     plain = unwrap(model)
     weights = {k: v.detach().cpu().contiguous().clone() for k, v in plain.state_dict().items()}
     arch = getattr(plain, "arch", None) or {"name": type(plain).__name__}
-    atomic_write(directory / f"{name}.safetensors", lambda tmp: save_file(weights, tmp, metadata={"format": FORMAT}))
+    atomic_write_bytes(directory / f"{name}.safetensors", save(weights, metadata={"format": FORMAT}))
     atomic_write_text(directory / f"{name}.json", json.dumps(arch, indent=2))
     return directory / f"{name}.safetensors"
 

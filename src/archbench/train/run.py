@@ -13,6 +13,7 @@ Run directory (``--out DIR``, default ``runs/<model>-<data>-<time>``)::
 from __future__ import annotations
 
 import inspect
+import os
 import platform
 import sys
 import time
@@ -31,6 +32,7 @@ from ..errors import CheckpointError, UsageError
 from ..models import build_model, check_fits, model_entry
 from ..registry import check_types
 from ..files import atomic_write_text, csv_text, write_json, write_rows_csv  # noqa: F401 - re-exported
+from ..files import lock_dir, release_dir
 from .checkpoint import load_model, save_model
 from .loop import CHECKPOINT, Trainer, evaluate
 from .runtime import Runtime, init_distributed, resolve_precision, seed_everything, set_threads
@@ -112,6 +114,7 @@ def open_out_dir(out: Path, kind: str, create: bool = True) -> Path:
         return out
     try:
         out.mkdir(parents=True, exist_ok=True)
+        lock_dir(out)  # one writer per directory, held until the process ends (or release_dir)
     except OSError as e:
         raise UsageError(f"cannot create --out {out}: {e.strerror or e}") from None
     return out
@@ -149,6 +152,9 @@ def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: 
     """
     if cfg.model in BASELINES:
         return train_baseline(cfg, overrides or {}, write, bundle)
+    target = resume if resume is not None else cfg.out
+    if write and target and int(os.environ.get("RANK", "0")) == 0:
+        lock_dir(Path(target))  # before any check: a live run's directory is refused, naming its holder
     if resume is None and write and cfg.out and not replace_interrupted:
         refuse_interrupted(Path(cfg.out))
     if resume is None:
@@ -212,6 +218,8 @@ def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: 
     if rt.distributed:
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
+    if writing:
+        release_dir(run_dir)
     if rt.is_main and cfg.progress != "none":
         line = f"test accuracy {100 * metrics['test_accuracy']:.2f}%" if "test_accuracy" in metrics \
             else f"test mae {metrics.get('test_mae', float('nan')):.4f}"
