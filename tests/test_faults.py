@@ -86,7 +86,7 @@ def test_killed_and_resumed_equals_uninterrupted(tmp_path, name, args, precision
 
 def test_second_writer_is_refused_and_dead_lock_is_taken_over(tmp_path):
     out = tmp_path / "X"
-    env = {**os.environ, "ARCHBENCH_FAULT": "kill:step=25"}  # mlp's recipe: 10 steps an epoch on digits
+    env = {**os.environ, "ARCHBENCH_FAULT": "kill:step=25"}  # mlp on digits: about 20 steps an epoch, so in epoch 2
     slow = subprocess.Popen([sys.executable, "-m", "archbench", "train", "mlp", "--data", "digits", "--epochs", "3",
                              *COMMON, "--out", str(out)], stderr=subprocess.PIPE, text=True, env=env)
     t = time.time()
