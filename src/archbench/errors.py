@@ -23,3 +23,17 @@ class DataError(ArchbenchError):
 
 class CheckpointError(ArchbenchError):
     """A run directory or checkpoint that archbench did not write, or that is damaged."""
+
+
+class DivergedError(ArchbenchError):
+    """The training loss became NaN or infinite: the run stopped, its last good checkpoint kept. Exit status 3."""
+
+    exit_code = 3
+
+
+class DirectoryBusy(ArchbenchError):
+    """Another live archbench process is writing the directory (its lock names it). Exit status 1."""
+
+
+class WriteFailed(ArchbenchError):
+    """A file could not be written (disk full, read-only or unwritable file system); the old file is kept."""

@@ -7,12 +7,21 @@ same folder, are fsynced, renamed over the target, and the folder is fsynced, so
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
+import signal
+import socket
+import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+
+from .errors import DirectoryBusy, WriteFailed
+
+WRITE_ERRNOS = (errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT, errno.EPERM, errno.EFBIG)
 
 
 def _umask() -> int:
@@ -38,19 +47,30 @@ def fsync_dir(folder: Path) -> None:
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     """Call ``write(tmp_path)``, then rename the result over ``path`` (same folder: atomic)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = ""
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+        os.close(fd)
         write(tmp)
+        _fault_write(path, tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
         fsync_dir(path.parent)
+    except OSError as e:
+        if e.errno not in WRITE_ERRNOS:
+            raise
+        # one line for the user; the target still holds its previous complete version, if it had one
+        raise WriteFailed(f"cannot write {path}: {e.strerror or e}"
+                          + ("; its previous version is kept" if path.exists() else "")) from None
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        if tmp and os.path.exists(tmp):
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -137,3 +157,147 @@ class file_lock:
 
     def __exit__(self, *exc: Any) -> None:
         self.f.close()  # closing releases the lock
+
+
+# ---------------------------------------------------------------- fault injection (tests and benchmarks/faults.py)
+#
+# ARCHBENCH_FAULT="kind:point=K[,kind:point=K...]" makes a failure happen at the same place every time:
+#   kill:step=K              SIGKILL just after the K-th optimiser step of this process (1-based)
+#   nan:step=K               the K-th step's loss becomes NaN (the loop's non-finite check must stop it)
+#   kill:checkpoint_write=K  SIGKILL inside the K-th checkpoint write: temp file half written, not renamed
+#   kill:write=K             the same inside the K-th file write of any kind
+#   enospc:write=K / enospc:checkpoint_write=K / erofs:write=K
+#                            that write raises OSError(ENOSPC / EROFS) after a partial temp file
+# Read once, at the first use; with the variable unset every hook is a dict lookup that finds nothing.
+
+_FAULTS: Optional[Dict[tuple, int]] = None
+_COUNTS: Dict[str, int] = {"step": 0, "write": 0, "checkpoint_write": 0}
+FAULT_KINDS = ("kill", "nan", "enospc", "erofs")
+FAULT_POINTS = ("step", "write", "checkpoint_write")
+
+
+def _faults() -> Dict[tuple, int]:
+    global _FAULTS
+    if _FAULTS is None:
+        plan: Dict[tuple, int] = {}
+        for part in filter(None, os.environ.get("ARCHBENCH_FAULT", "").replace(" ", "").split(",")):
+            try:
+                kind, rest = part.split(":", 1)
+                point, k = rest.split("=", 1)
+                if kind not in FAULT_KINDS or point not in FAULT_POINTS:
+                    raise ValueError
+                plan[(point, int(k))] = kind
+            except ValueError:
+                raise ValueError(f"ARCHBENCH_FAULT: cannot read {part!r}; expected KIND:POINT=K with KIND in "
+                                 f"{'/'.join(FAULT_KINDS)} and POINT in {'/'.join(FAULT_POINTS)}") from None
+        _FAULTS = plan
+    return _FAULTS
+
+
+def reset_faults() -> None:
+    """Forget the parsed plan and the counters (tests that change ARCHBENCH_FAULT in one process)."""
+    global _FAULTS
+    _FAULTS = None
+    for k in _COUNTS:
+        _COUNTS[k] = 0
+
+
+def _kill() -> None:
+
+    sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def fault_step() -> Optional[str]:
+    """Called once per optimiser step: kills at the planned step, or returns "nan" for a poisoned loss."""
+    plan = _faults()
+    if not plan:
+        return None
+    _COUNTS["step"] += 1
+    kind = plan.get(("step", _COUNTS["step"]))
+    if kind == "kill":
+        _kill()
+    return kind
+
+
+def _fault_write(path: Path, tmp: str) -> None:
+    """Inside atomic_write, after the temp file is complete and before the rename."""
+    plan = _faults()
+    if not plan:
+        return
+    _COUNTS["write"] += 1
+    kinds = [plan.get(("write", _COUNTS["write"]))]
+    if path.name.startswith("checkpoint"):
+        _COUNTS["checkpoint_write"] += 1
+        kinds.append(plan.get(("checkpoint_write", _COUNTS["checkpoint_write"])))
+    kind = next((k for k in kinds if k), None)
+    if kind is None:
+        return
+    size = os.path.getsize(tmp)
+    os.truncate(tmp, size // 2)  # as a crash or a full disk leaves it: a partial temp file
+    if kind == "kill":
+        _kill()
+    code = errno.ENOSPC if kind == "enospc" else errno.EROFS
+    raise OSError(code, os.strerror(code), str(path))
+
+
+# ---------------------------------------------------------------- one writer per directory
+
+LOCK_NAME = ".archbench.lock"
+_HELD: Dict[str, Any] = {}  # real path -> open lock file, held until release_dir or the process ends
+LOCKED_ENV = "ARCHBENCH_LOCKED"  # directories an ancestor process (torchrun launcher) holds for us
+
+
+def lock_dir(folder: Path, command: str = "") -> None:
+    """Take FOLDER/.archbench.lock for this process, or raise DirectoryBusy naming the holder.
+
+    The lock is flock(LOCK_EX | LOCK_NB) on a file opened without truncation: the kernel drops it when
+    the holder dies however it dies (kill -9 included), so a dead process's lock is taken over by the
+    next writer, atomically, with no stale-pid guessing; a rival's content is never overwritten
+    before its lock is ours. Content (pid, host, start time, command) is only there to name the holder.
+    Re-entrant within a process; directories listed in ARCHBENCH_LOCKED are held by an ancestor.
+    """
+    folder = Path(folder)
+    key = os.path.realpath(folder)
+    if key in _HELD or key in os.environ.get(LOCKED_ENV, "").split(os.pathsep):
+        return
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): no lock, as before
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+    f = os.fdopen(fd, "r+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or "a process that has not yet written its name"
+        f.close()
+        try:
+            info = json.loads(holder)
+            holder = f"pid {info['pid']} on {info['host']} since {info['started']} ({info['command']})"
+        except (ValueError, KeyError, TypeError):
+            pass
+        raise DirectoryBusy(f"{folder} is being written by another archbench process: {holder}; "
+                            f"wait for it, stop it, or choose another folder") from None
+
+    f.seek(0)
+    f.truncate()
+    f.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                        "command": command or " ".join(["archbench", *sys.argv[1:]])[:200]}))
+    f.flush()
+    _HELD[key] = f
+
+
+def release_dir(folder: Path) -> None:
+    """Drop this process's lock on FOLDER (the lock file stays: deleting it would race a new taker)."""
+    f = _HELD.pop(os.path.realpath(folder), None)
+    if f is not None:
+        f.close()
+
+
+def held_dirs() -> List[str]:
+    return list(_HELD)

@@ -32,7 +32,7 @@ from . import __version__
 from .config import TrainConfig, read_json_object
 from .data import load_data
 from .errors import CheckpointError, UsageError
-from .files import safe_name
+from .files import lock_dir, safe_name
 from .train.checkpoint import load_model
 from .train.loop import CHECKPOINT
 
@@ -102,6 +102,7 @@ def open_out_dir(out: Path, kind: str, create: bool = True) -> Path:
         return out
     try:
         out.mkdir(parents=True, exist_ok=True)
+        lock_dir(out)  # one writer per directory, held until the process ends (or release_dir)
     except OSError as e:
         raise UsageError(f"cannot create --out {out}: {e.strerror or e}") from None
     return out

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -15,6 +16,7 @@ from torch.distributed.run import parse_args, run
 from ..data import load_data
 from ..errors import ArchbenchError, UsageError
 from ..experiment.resolve import resolve_config
+from ..files import LOCKED_ENV, lock_dir
 from ..rundir import refuse_interrupted
 from ..train.runtime import too_few_gpus
 
@@ -28,6 +30,19 @@ def check_before_launch(cfg, settings: dict) -> None:
         refuse_interrupted(Path(cfg.out))
     run = resolve_config(copy.deepcopy(cfg), copy.deepcopy(settings))
     load_data(run.data, data_dir=run.data_dir, seed=run.data_seed, **run.data_args)
+
+
+PASSED_CODES = (1, 2, 3)  # a rank's own exit status, told apart by the caller (see EPILOG); signals become 1
+
+
+def hold_out_dir(argv: List[str]) -> None:
+    """The launcher holds the run directory's lock for its ranks (they skip it: ARCHBENCH_LOCKED)."""
+    for flag in ("--out", "--resume"):
+        for i, a in enumerate(argv):
+            value = argv[i + 1] if a == flag and i + 1 < len(argv) else a[len(flag) + 1:] if a.startswith(flag + "=") else None
+            if value:
+                lock_dir(value)
+                os.environ[LOCKED_ENV] = os.pathsep.join(filter(None, [os.environ.get(LOCKED_ENV), os.path.realpath(value)]))
 
 
 def launch_torchrun(nproc: int, device: Optional[str] = None) -> int:
@@ -54,6 +69,7 @@ def launch_torchrun(nproc: int, device: Optional[str] = None) -> int:
             continue
         out.append(a)
     launch = ["--standalone", f"--nproc-per-node={nproc}", "-m", "archbench", *out]
+    hold_out_dir(sys.argv[1:])
     print("launching: torchrun " + " ".join(launch), file=sys.stderr)
     # the agent logs each failure (said below in one line) and a banner about OMP_NUM_THREADS=1 per rank
     logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
@@ -66,7 +82,7 @@ def launch_torchrun(nproc: int, device: Optional[str] = None) -> int:
         err = ArchbenchError(f"process {rank} of {nproc} stopped first, with "
                              + (f"exit status {code}" if code >= 0 else f"signal {-code}")
                              + "; its message, if it wrote one, is above")
-        err.exit_code = code if code in (1, 2) else 1
+        err.exit_code = code if code in PASSED_CODES else 1
         raise err from None
     except SignalException:  # Ctrl-C or a kill reached the agent, which stopped the ranks
         raise KeyboardInterrupt from None

@@ -14,6 +14,10 @@ EPILOG = """examples:
   archbench train --resume runs/cnn-digits-20261126-101500
   archbench evaluate runs/cnn-digits-... --json
   archbench models ; archbench datasets
+
+exit status: 0 done; 1 an error (bad data or run directory, a file that could not be written, a
+directory another archbench process is writing); 2 a usage error; 3 the training loss became NaN or
+infinite (the run stopped; its last good checkpoint is kept); 130 interrupted.
 """
 
 

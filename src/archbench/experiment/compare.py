@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from ..baselines import BASELINES
 from ..config import RESUME_RUNTIME, TrainConfig, read_json_object
 from ..data import load_data
-from ..errors import CheckpointError
+from ..errors import CheckpointError, DivergedError
 from ..files import safe_name, write_json
 from ..rundir import marker, open_out_dir, read_run_config, run_state
 from .compare_tables import score_text, write_outputs
@@ -99,12 +99,18 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
         if key not in cache:
             cache.clear()  # one data set in memory at a time
             cache[key] = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
-        m = metrics_only(train(cfg, bundle=cache[key], resume=cont, replace_interrupted=True))
+        try:
+            m = metrics_only(train(cfg, bundle=cache[key], resume=cont, replace_interrupted=True))
+        except DivergedError as e:  # recorded as diverged; the other runs go on
+            m = diverged_row(e)
         log(f"{label} {score_text(m)}")
         rows.append({**base, **m})
     for j, r in enumerate(rows):  # gather the workers' results, in plan order
         if isinstance(r, tuple) and r[0] != "same as":
-            m = r[0].result()
+            try:
+                m = r[0].result()
+            except DivergedError as e:
+                m = diverged_row(e)
             log(f"{r[1]} {score_text(m)}")
             rows[j] = {**r[2], **m}
     if pool is not None:
@@ -142,6 +148,11 @@ def earlier_run(run_dir: Path, cfg: TrainConfig, resume: bool) -> Tuple[Optional
     if state == "finished":
         return "finished", cfg
     return "interrupted", TrainConfig.from_dict({**held, **{k: want[k] for k in runtime}})
+
+
+def diverged_row(e: Exception) -> Dict[str, Any]:
+    """The row of a run stopped by a non-finite loss: in results.csv, left out of the tables."""
+    return {"diverged": True, "stop_reason": str(e)}
 
 
 def metrics_only(res) -> Dict[str, Any]:

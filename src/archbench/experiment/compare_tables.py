@@ -32,6 +32,8 @@ WHEN_TO_USE = [
 
 
 def score_text(m: Dict[str, Any]) -> str:
+    if m.get("diverged"):
+        return f"diverged ({m['stop_reason']})"
     score = f"{100 * m['test_accuracy']:.2f}%" if "test_accuracy" in m else f"MAE {m.get('test_mae', 0):.4f}"
     return f"{score} in {m['train_seconds']:.1f}s ({m['epochs_run']} epochs)"
 
@@ -91,6 +93,8 @@ def table(summary: List[Dict[str, Any]], lead: Sequence[str]) -> Tuple[List[str]
 
 def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
     write_rows_csv(out / "results.csv", rows)  # per-run rows, every metric
+    diverged = [r for r in rows if r.get("diverged")]
+    rows = [r for r in rows if not r.get("diverged")]  # a diverged run has no test scores to tabulate
 
     # a sweep over data_seed repeats the comparison on fresh draws of the data (and validation split):
     # the table then averages over the draws, and the paired tests pool every draw's test examples
@@ -108,6 +112,9 @@ def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
                 "The sweep figure shows each draw.")
     elif plan.sweep_key:
         note += f" Table at {plan.sweep_key}={plan.sweep_values[-1]}; the sweep figure shows every value."
+    if diverged:
+        note += " Diverged (non-finite training loss; in results.csv, not in this table): " + "; ".join(
+            f"{r['model']} on {r['data']} seed {r['seed']}" for r in diverged) + "."
     md = markdown_table(header, body)
     atomic_write_text(out / "comparison.md", md + "\n" + note + "\n")
     atomic_write_text(out / "comparison.csv", csv_text(header, body))

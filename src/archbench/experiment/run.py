@@ -12,6 +12,7 @@ Run directory (``--out DIR``, default ``runs/<model>-<data>-<time>``)::
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ import torch
 from ..baselines import BASELINES
 from ..config import TrainConfig
 from ..data.base import DataBundle
-from ..files import write_json, write_rows_csv
+from ..files import lock_dir, release_dir, write_json, write_rows_csv
 from ..report.html import build_report
 from ..rundir import (
     check_resumable,
@@ -68,6 +69,9 @@ def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: 
     """
     if cfg.model in BASELINES:
         return train_baseline(cfg, overrides or {}, write, bundle)
+    target = resume if resume is not None else cfg.out
+    if write and target and int(os.environ.get("RANK", "0")) == 0:
+        lock_dir(Path(target))  # before any check: a live run's directory is refused, naming its holder
     if resume is None and write and cfg.out and not replace_interrupted:
         refuse_interrupted(Path(cfg.out))
     if resume is None:
@@ -129,6 +133,8 @@ def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: 
     if rt.distributed:
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
+    if writing:
+        release_dir(run_dir)
     if rt.is_main and cfg.progress != "none":
         line = f"test accuracy {100 * metrics['test_accuracy']:.2f}%" if "test_accuracy" in metrics \
             else f"test mae {metrics.get('test_mae', float('nan')):.4f}"

@@ -17,10 +17,10 @@ from typing import Any, Dict, Tuple
 import torch
 import torch.nn as nn
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from ..errors import CheckpointError, UsageError
-from ..files import atomic_write, atomic_write_text  # noqa: F401 - re-exported for old callers
+from ..files import atomic_write, atomic_write_bytes, atomic_write_text  # noqa: F401 - re-exported for old callers
 from ..models import build_model
 
 FORMAT = "archbench-checkpoint-1"
@@ -65,7 +65,9 @@ def save_state(path: Path, state: Dict[str, Any]) -> None:
     tensors: Dict[str, torch.Tensor] = {}
     skeleton = flatten(state, tensors)
     meta = {"format": FORMAT, "state": json.dumps(skeleton)}
-    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+    # bytes written by Python, not by safetensors' own file code: a full disk is then an OSError with
+    # its errno, which atomic_write turns into one line (keeping the previous checkpoint)
+    atomic_write_bytes(path, save(tensors, metadata=meta))
 
 
 def load_state(path: Path) -> Dict[str, Any]:
@@ -99,6 +101,21 @@ def unwrap(model: nn.Module) -> nn.Module:
             return model
 
 
+def match_param_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give each optimiser state tensor its parameter's memory layout again, after load_state_dict.
+
+    A checkpoint stores tensors contiguous (safetensors has no strides), so a channels-last conv
+    weight's ``exp_avg`` comes back in NCHW order. torch's fused CPU Adam/AdamW kernel walks param,
+    grad and state as flat buffers, so with different layouts it pairs the wrong elements: the first
+    step after a resume then differs from the uninterrupted run (docs/reliability.md).
+    """
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            for k, v in optimizer.state.get(p, {}).items():
+                if isinstance(v, torch.Tensor) and v.shape == p.shape and v.stride() != p.stride():
+                    optimizer.state[p][k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
+
+
 def model_state(model: nn.Module) -> Dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in unwrap(model).state_dict().items()}
 
@@ -112,7 +129,7 @@ def save_model(model: nn.Module, directory: Path, name: str = "model") -> Path:
     plain = unwrap(model)
     weights = {k: v.detach().cpu().contiguous().clone() for k, v in plain.state_dict().items()}
     arch = getattr(plain, "arch", None) or {"name": type(plain).__name__}
-    atomic_write(directory / f"{name}.safetensors", lambda tmp: save_file(weights, tmp, metadata={"format": FORMAT}))
+    atomic_write_bytes(directory / f"{name}.safetensors", save(weights, metadata={"format": FORMAT}))
     atomic_write_text(directory / f"{name}.json", json.dumps(arch, indent=2))
     return directory / f"{name}.safetensors"
 
@@ -161,4 +178,5 @@ def load_checkpoint(path: Path, model: nn.Module, optimizer=None) -> Tuple[nn.Mo
     unwrap(model).load_state_dict(state["model"])
     if optimizer is not None and "optimizer" in state:
         optimizer.load_state_dict(state["optimizer"])
+        match_param_layout(optimizer)
     return model, optimizer, int(state.get("epoch", 0))

@@ -12,6 +12,7 @@ At the end the best weights (by the monitored metric) are restored, whatever end
 """
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -24,8 +25,10 @@ from ..config import TrainConfig
 from ..data.augment import get_augment
 from ..data.base import DataBundle, batch_indices
 from ..data.progress import bar_wanted, progress_bar  # a notebook bar in Jupyter, none in a log file
+from ..errors import DivergedError
+from ..files import fault_step
 from .callbacks import EarlyStopping
-from .checkpoint import load_state, model_state, save_state, unwrap
+from .checkpoint import load_state, match_param_layout, model_state, save_state, unwrap
 from .evaluate import evaluate, is_regression
 from .optim import build_optimizer, build_scheduler, current_lr
 from .options import build_loss, l1_penalty, warn_old_momentum
@@ -115,10 +118,12 @@ class Trainer:
         return batches
 
     # -------------------------------------------------------------- one step
-    def _forward_backward(self, x, y):
+    def _forward_backward(self, x, y, poison: bool = False):
         with self.rt.autocast():
             out = self.model(x)
             loss = self.loss_fn(out.float(), y)
+        if poison:
+            loss = loss * float("nan")
         # the penalty joins the gradient only: the logged training loss stays the data loss
         total = loss + self.cfg.l1_penalty * l1_penalty(self.raw) if self.cfg.l1_penalty else loss
         if self.scaler is not None:
@@ -137,15 +142,17 @@ class Trainer:
             x = x.contiguous(memory_format=self.memory_format)
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
+        poison = fault_step()  # None unless ARCHBENCH_FAULT plans a fault here (files.py)
         try:
-            out, loss = self._forward_backward(x, y)
+            out, loss = self._forward_backward(x, y, poison == "nan")
         except Exception as e:  # torch.compile fails on first use on some set-ups: say so and go on eagerly
             if not self.compiled:
                 raise
             self.log(f"torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0][:120]}); continuing eagerly")
             self.model, self.compiled = unwrap_compiled(self.model), False
             self.optimizer.zero_grad(set_to_none=True)
-            out, loss = self._forward_backward(x, y)
+            out, loss = self._forward_backward(x, y, poison == "nan")
+        self._check_finite(loss)
         if self.scaler is not None:
             self.scaler.unscale_(self.optimizer)
         if self.cfg.grad_clip:
@@ -170,6 +177,35 @@ class Trainer:
         self._acc_loss = torch.zeros((), dtype=torch.float64, device=self.rt.device)
         self._acc_hit = torch.zeros((), dtype=torch.float64, device=self.rt.device)
         self._acc_n = 0
+        self._first_bad = torch.zeros((), dtype=torch.long, device=self.rt.device)  # first non-finite step, 0: none
+
+    def _check_finite(self, loss: torch.Tensor) -> None:
+        """Stop at the first NaN/inf loss, before the optimiser steps on it (the weights, the best
+        weights and the last checkpoint stay as they were). In one CPU process reading the scalar costs
+        nothing; on a GPU or under DDP it would wait for every step, so the first bad step is kept on the
+        device and read (all-reduced) where the loop syncs anyway, before any checkpoint (_fold_partial)."""
+        if self.rt.device.type == "cpu" and not self.rt.distributed:
+            if not math.isfinite(float(loss.detach())):
+                self._diverged(self.step + 1, float(loss.detach()))
+            return
+        bad = ~torch.isfinite(loss.detach())
+        self._first_bad = torch.where(bad & (self._first_bad == 0), self.step + 1, self._first_bad)
+
+    def _check_bad_steps(self) -> None:
+        if self.rt.device.type == "cpu" and not self.rt.distributed:
+            return
+        first = self._first_bad.double()
+        if self.rt.distributed:  # every rank stops together, at the earliest bad step of any rank
+            first = torch.where(first == 0, float("inf"), first)
+            torch.distributed.all_reduce(first, op=torch.distributed.ReduceOp.MIN)
+            first = torch.where(torch.isinf(first), 0.0, first)
+        step = int(first.item())
+        if step:
+            self._diverged(step, float("nan"))
+
+    def _diverged(self, step: int, value: float) -> None:
+        raise DivergedError(f"training loss became {value} at epoch {self.epoch + 1}, step {step}: run stopped; "
+                            f"the last good checkpoint and the best weights so far are kept")
 
     # -------------------------------------------------------------- the loop
     def fit(self) -> List[Dict[str, Any]]:
@@ -221,6 +257,7 @@ class Trainer:
 
     def _fold_partial(self, t0: float) -> None:
         """Move the running tensors of this epoch into plain numbers (one sync, not one per step)."""
+        self._check_bad_steps()
         self.sums[0] += float(self._acc_loss)
         self.sums[1] += float(self._acc_hit)
         self.sums[2] += float(self._acc_n)
@@ -319,6 +356,7 @@ class Trainer:
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         unwrap(self.model).load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        match_param_layout(self.optimizer)
         if self.scheduler is not None and state.get("scheduler") is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         if self.scaler is not None and state.get("scaler") is not None:

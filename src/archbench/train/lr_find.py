@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import DivergedError, UsageError
 from .loop import Trainer
 
 BETA = 0.9  # EMA of the loss: about a 10-step window (0.98 lags 50 steps, half of a 100-step test)
@@ -82,8 +82,9 @@ def range_test(trainer: Trainer, start: float, end: float, steps: int) -> Tuple[
         lr = start * ratio ** (i / (steps - 1))
         for group in trainer.optimizer.param_groups:
             group["lr"] = lr
-        value = float(trainer.train_step(batches.pop(0)))
-        if not math.isfinite(value):
+        try:
+            value = float(trainer.train_step(batches.pop(0)))
+        except DivergedError:  # the loss blew up: the curve ends here
             break
         lrs.append(lr)
         losses.append(value)
