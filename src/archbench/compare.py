@@ -231,7 +231,9 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
                                          "sweep": {"key": plan.sweep_key, "values": plan.sweep_values},
                                          "seconds": round(time.perf_counter() - t_all, 2), "jobs": jobs})
     write_outputs(out, rows, plan)
-    return {"rows": rows, "out": out}
+    from .report.notebook import ComparisonResult  # a dict that renders as the table in Jupyter
+
+    return ComparisonResult(rows=rows, out=out)
 
 
 def check_plan(plan: Plan, settings: Dict[str, Any]):

@@ -44,6 +44,11 @@ class RunResult:
     model: torch.nn.Module
     bundle: DataBundle
 
+    def _repr_html_(self) -> str:  # a table in Jupyter
+        from ..report.notebook import run_result_html
+
+        return run_result_html(self)
+
 
 def resolve_config(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None) -> TrainConfig:
     """Apply --set style overrides and the model's recipe; validate everything."""
