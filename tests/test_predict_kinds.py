@@ -9,7 +9,14 @@ import torch
 
 from helpers import run_cli
 
-QUICK = ["--threads", "1", "--progress", "none", "--device", "cpu"]
+def train(out, model, data, epochs=1, data_dir=None, **data_args):
+    """A tiny run, in this process (the CLI's own parsing is covered by the predict calls)."""
+    from archbench import TrainConfig, train_model
+
+    train_model(TrainConfig(model=model, data=data, data_dir=None if data_dir is None else str(data_dir),
+                            data_args=data_args, epochs=epochs, threads=1, progress="none", device="cpu",
+                            out=str(out)))
+    return out
 GOOD = ["a good film", "great acting and a fine story", "good fun", "a great cast", "fine and good"]
 BAD = ["a bad film", "awful acting and a poor story", "bad fun", "an awful cast", "poor and bad"]
 
@@ -29,9 +36,7 @@ def text_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def bow_run(text_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "bow"
-    res = run_cli("train", "bow", "--data", "sst2", "--data-dir", text_dir, "--set", "min_freq=1", *QUICK, "--out", out)
-    assert res.returncode == 0, res.stderr
-    return out
+    return train(out, "bow", "sst2", data_dir=text_dir, min_freq=1)
 
 
 def test_bow_predict_evaluate_explain_export(bow_run, tmp_path):
@@ -53,9 +58,7 @@ def test_bow_predict_evaluate_explain_export(bow_run, tmp_path):
 
 def test_text_run_csv_column(text_dir, tmp_path):
     out = tmp_path / "gru"
-    res = run_cli("train", "gru", "--data", "sst2", "--data-dir", text_dir, "--set", "min_freq=1", "--epochs", "1",
-                  *QUICK, "--out", out)
-    assert res.returncode == 0, res.stderr
+    train(out, "gru", "sst2", data_dir=text_dir, min_freq=1)
     table = tmp_path / "in.csv"
     with open(table, "w", newline="") as f:
         csv.writer(f).writerows([["id", "review"], ["1", "a good film"], ["2", "awful, poor"]])
@@ -84,8 +87,7 @@ def test_image_folder(tmp_path):
     from sklearn.datasets import load_digits
 
     out = tmp_path / "mlp"
-    res = run_cli("train", "mlp", "--data", "digits", "--epochs", "1", *QUICK, "--out", out)
-    assert res.returncode == 0, res.stderr
+    train(out, "mlp", "digits")
     d = load_digits()
     folder = tmp_path / "imgs" / "sub"
     folder.mkdir(parents=True)
@@ -102,9 +104,7 @@ def test_image_folder(tmp_path):
 
 def test_sequence_rows(tmp_path):
     out = tmp_path / "gru"
-    res = run_cli("train", "gru", "--data", "seq-sum", "--set", "n_samples=400", "--set", "seq_len=10", "--epochs", "3",
-                  *QUICK, "--out", out)
-    assert res.returncode == 0, res.stderr
+    train(out, "gru", "seq-sum", epochs=3, n_samples=400, seq_len=10)
     g = np.random.default_rng(0)
     x = g.normal(size=(6, 10)) + np.array([2.0, -2.0] * 3)[:, None]  # clearly positive / negative sums
     path = tmp_path / "s.csv"
@@ -130,9 +130,7 @@ def test_forecast_past_the_end(tmp_path):
     path = tmp_path / "y.csv"
     path.write_text("t,y\n" + "".join(f"{i},{v:.5f}\n" for i, v in zip(t, series)))
     out = tmp_path / "gru"
-    res = run_cli("train", "gru", "--data", f"csv:{path}:y", "--set", "window=12", "--set", "horizon=3",
-                  "--epochs", "2", *QUICK, "--out", out)
-    assert res.returncode == 0, res.stderr
+    train(out, "gru", f"csv:{path}:y", epochs=2, window=12, horizon=3)
     res = run_cli("predict", out, "--format", "json")
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
@@ -150,7 +148,8 @@ def test_forecast_past_the_end(tmp_path):
     # another series (here: the first 100 steps) forecast with the run's scaling
     short = tmp_path / "short.csv"
     short.write_text("t,y\n" + "".join(f"{i},{v:.5f}\n" for i, v in zip(t[:100], series[:100])))
-    res = run_cli("predict", out, "--csv", short, "--column", "y", "--format", "csv")
-    assert res.returncode == 0, res.stderr
-    got = list(csv.DictReader(res.stdout.splitlines()))
+    from archbench.predict import predict_run, write_predictions
+
+    text = write_predictions(predict_run(out, csv=str(short), column="y"), "csv")
+    got = list(csv.DictReader(text.splitlines()))
     assert len(got) == 3 and got[0]["after"] == "99"
