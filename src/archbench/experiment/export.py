@@ -157,7 +157,7 @@ def export_baseline(run_dir: Path, config: Dict[str, Any], fmt: str, out: Option
     if name == "bow":
         # bow tokenises with archbench's own Python tokenizer, which skl2onnx's TfidfVectorizer converter
         # cannot express (it supports only regex token patterns), so its pipeline has no ONNX form
-        raise UsageError(f"baseline 'bow' is not exportable: its TF-IDF step uses archbench's Python tokenizer, "
+        raise UsageError("baseline 'bow' is not exportable: its TF-IDF step uses archbench's Python tokenizer, "
                          "which ONNX cannot express; use `archbench predict` on the run instead")
     raise UsageError(f"baseline {name!r} is not exportable")
 
