@@ -52,9 +52,9 @@ def test_torch_export_program(name, kind, tmp_path):
 @pytest.fixture(scope="module")
 def digits_mlp(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "mlp"
-    res = run_cli("train", "mlp", "--data", "digits", "--epochs", "1", "--threads", "1", "--progress", "none",
-                  "--device", "cpu", "--out", out)
-    assert res.returncode == 0, res.stderr
+    from archbench import TrainConfig, train_model
+
+    train_model(TrainConfig(model="mlp", data="digits", epochs=1, threads=1, progress="none", device="cpu", out=str(out)))
     return out
 
 

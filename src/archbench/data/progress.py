@@ -1,7 +1,7 @@
 """Progress bars that suit where archbench runs: a terminal, a notebook, or a log file.
 
 A terminal gets a text bar; Jupyter gets a notebook bar (``tqdm.auto``, one widget updated in place,
-removed when the epoch ends); anything else (a log file, CI) gets no bar, only one line per epoch,
+removed when the epoch ends; it needs ipywidgets: ``pip install 'archbench[notebook]'``); anything else (a log file, CI) gets no bar, only one line per epoch,
 so logs are not flooded with carriage-return frames.
 """
 from __future__ import annotations
@@ -23,9 +23,19 @@ def in_notebook() -> bool:
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
+def has_widgets() -> bool:
+    """Notebook bars are ipywidgets; without them tqdm.auto falls back to text frames that a notebook
+    keeps one after another (and warns), so then there is no bar, only the per-epoch lines."""
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def bar_wanted() -> bool:
     """Whether an "auto" progress setting shows a bar here."""
-    return sys.stderr.isatty() or in_notebook()
+    return sys.stderr.isatty() or (in_notebook() and has_widgets())
 
 
 def progress_bar(**kwargs):

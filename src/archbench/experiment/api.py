@@ -40,6 +40,8 @@ def compare_models(models: Sequence[str] = (), data: Union[str, Sequence[str]] =
     ``settings`` any config field, hyperparameter or data option (``threads=1``, ``hidden_size=64``).
     Returns the per-run rows and the folder (tables, figures, ``report.html``)."""
     datas = [data] if isinstance(data, str) else list(data)
+    if "epochs" in settings and not budget:  # the same epochs for every model is a budget, as on the command line
+        budget = {"epochs": settings.pop("epochs")}
     key, values = parse_sweep(sweep)
     plan = Plan(pair_models(list(models), datas), parse_seeds(",".join(map(str, seeds)), None), dict(budget or {}),
                 key, values)

@@ -6,22 +6,15 @@ and a plain ``repr`` for the terminal.
 """
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 import torch
 
 from ..data.base import DataBundle
-from ..report.html_markup import format_value
-
-
-def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A small HTML table (notebook output); every cell escaped."""
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(format_value(c)))}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+from ..report.notebook import comparison_html, html_table, run_result_html
+from ..report.notebook import fmt as fmt_value
 
 
 def public(metrics: Dict[str, Any]) -> Dict[str, Any]:
@@ -33,7 +26,7 @@ class Record(dict):
     """A dict (of metrics, or one prediction) that Jupyter shows as a two-column table."""
 
     def _repr_html_(self) -> str:
-        return html_table(["", "value"], [(k, v) for k, v in self.items() if not str(k).startswith("_")])
+        return html_table(["", "value"], [(k, fmt_value(v)) for k, v in self.items() if not str(k).startswith("_")])
 
 
 @dataclass
@@ -45,9 +38,7 @@ class RunResult:
     bundle: DataBundle
 
     def _repr_html_(self) -> str:
-        title = f"<p><b>{html.escape(str(self.metrics.get('model', 'run')))}</b> on {html.escape(str(self.metrics.get('data', '')))}"
-        title += f" &rarr; <code>{html.escape(str(self.run_dir))}</code></p>" if self.run_dir else "</p>"
-        return title + Record(public(self.metrics))._repr_html_()
+        return run_result_html(self)
 
 
 @dataclass
@@ -70,7 +61,4 @@ class ComparisonResult:
         return {"rows": self.rows, "out": self.out}[key]
 
     def _repr_html_(self) -> str:
-        cols = ["data", "model", "seed", "test_accuracy", "test_mae", "train_seconds", "params"]
-        cols = [c for c in cols if any(c in r for r in self.rows)]
-        return (f"<p>comparison in <code>{html.escape(str(self.out))}</code> (page: report.html)</p>"
-                + html_table(cols, [[r.get(c, "") for c in cols] for r in self.rows]))
+        return comparison_html(self.rows, self.out)
