@@ -129,3 +129,18 @@ def test_no_figure_is_dated_by_a_private_counter():
             if PRIVATE_COUNTER.search(line):
                 hits.append(f"{p.relative_to(ROOT)}:{i}: {line.strip()[:100]}")
     assert not hits, "\n".join(hits[:40])
+
+
+def test_every_module_imports():
+    failed = []
+    for p in modules():
+        rel = p.relative_to(SRC.parent).with_suffix("")
+        name = ".".join(rel.parts[:-1] if rel.parts[-1] == "__init__" else rel.parts)
+        proc = None
+        try:
+            __import__(name)
+        except ImportError as e:  # an optional extra may be missing; a moved module may not
+            if "archbench" in str(e):
+                failed.append(f"{name}: {e}")
+        del proc
+    assert not failed, "\n".join(failed)

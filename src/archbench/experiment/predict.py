@@ -9,11 +9,11 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 
-from ..baseline_runs import baseline_name, refit_baseline
+from .baseline_runs import baseline_name, refit_baseline
 from ..data.timeseries import base_forecast, read_csv_column
 from ..errors import DataError, UsageError
 from ..files import atomic_write_text, rows_csv_text
-from ..predict_inputs import (  # noqa: F401
+from .predict_inputs import (  # noqa: F401
     PredictContext,
     PredictInputs,
     encode_texts,
