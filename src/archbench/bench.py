@@ -19,6 +19,8 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
+from .files import lock_dir
+
 # The notebook's own test accuracies, the bar for "reached": MNIST from its Parts 2/3; the sequence
 # models from its Part 8 table as ../shared/bench/README.md quotes it -- replaced by the accuracies the
 # notebook's code prints when --seed-reference runs it in the same session.
@@ -119,6 +121,7 @@ def run_bench(out: Path, data_dir: Optional[str], device: str = "cpu", models: O
               reference_python: Optional[str] = None, reference_script: Optional[Path] = None,
               sequences: bool = True, overrides: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
+    lock_dir(out)  # one writer per directory (files.py)
     on_gpu = device.startswith("cuda")
     peaks = {"fp32": gemm_peak(torch.float32, device="cuda" if on_gpu else "cpu"),
              "bf16": gemm_peak(torch.bfloat16, device="cuda" if on_gpu else "cpu")}

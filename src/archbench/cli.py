@@ -370,9 +370,12 @@ def cmd_summary(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from .files import lock_dir
     from .report.html import build_report, open_report
 
     for d in args.dirs:
+        if os.path.isdir(d):
+            lock_dir(d)  # never rewrite the page of a directory a live process is writing
         path = build_report(d, embed=args.embed)
         print(path)
         if args.open:
