@@ -2,9 +2,6 @@
 exit != 0, no traceback, and nothing written as if the run had worked."""
 import contextlib
 import io
-import os
-
-import pytest
 
 from archbench.cli import main
 
