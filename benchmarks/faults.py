@@ -105,7 +105,7 @@ def main() -> int:
             n_same = 0
             plans = [(f"kill:{rng.choice(['step', 'checkpoint_write'])}={rng.randint(1, steps)}", None)
                      for _ in range(a.points)]
-            plans += [(f"timer {s:.2f}s", s) for s in (rng.uniform(2.0, 2.0 + 2 * ref_seconds) for _ in range(a.timers))]
+            plans += [(f"timer {s:.2f}s", s) for s in (rng.uniform(1.0, 0.8 * ref_seconds) for _ in range(a.timers))]
             for fault, timer in plans:
                 same, secs, note = trial(family, precision, fault, timer, work, want)
                 n_same += same

@@ -162,3 +162,28 @@ def test_full_real_file_system_gives_one_line(tmp_path):
         assert not list((mnt / "run").glob(".*.tmp"))
     finally:
         subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+def test_compare_killed_then_resumed_equals_uninterrupted(tmp_path):
+    """kill -9 of the compare process (--jobs 1: it trains in process) during its second run; --resume
+    keeps the finished run, redoes/continues the half-written one, and the table is the same."""
+    import csv
+
+    args = ["compare", "mlp", "--data", "digits", "--seeds", "0,1", "--budget", "epochs=2", "--threads", "1",
+            "--precision", "fp32", "--set", "batch_size=128"]
+    ref, out = tmp_path / "ref", tmp_path / "cmp"
+    assert run_cli(*args, "--out", ref).returncode == 0
+    # step 26 of the process lands in the second run (the first has 20 steps at most)
+    r = run_cli(*args, "--out", out, env={"ARCHBENCH_FAULT": "kill:step=26"})
+    assert r.returncode == -9, r.stderr
+    assert (out / "runs/digits/mlp-s0/metrics.json").exists() and not (out / "runs/digits/mlp-s1/metrics.json").exists()
+    assert not (out / "results.csv").exists()
+    r = run_cli(*args, "--out", out, "--resume")
+    assert r.returncode == 0, r.stderr
+    assert "(seed 0) kept from the earlier run" in r.stderr and "(seed 1) kept" not in r.stderr
+    keep = ("data", "model", "seed", "test_accuracy", "test_loss", "best_epoch", "epochs_run", "best_val_loss")
+    rows = [[{k: row[k] for k in keep} for row in csv.DictReader(open(d / "results.csv"))] for d in (ref, out)]
+    assert rows[0] == rows[1] and len(rows[0]) == 2
+    for seed in (0, 1):
+        a, b = (d / f"runs/digits/mlp-s{seed}/model.safetensors" for d in (ref, out))
+        assert a.read_bytes() == b.read_bytes()

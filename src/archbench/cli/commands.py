@@ -5,6 +5,7 @@ Loaded only once a command runs (``cli/__init__.py``), so these import the libra
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from ..experiment.plan import Plan, pair_models, parse_budget, parse_seeds, pars
 from ..experiment.predict import predict_run, write_predictions
 from ..experiment.run import evaluate_run, resume_run, train
 from ..experiment.tune import tune
-from ..files import write_json
+from ..files import lock_dir, write_json
 from ..models import list_models
 from ..report.html import build_report, open_report
 from ..rundir import check_resumable, marker, open_out_dir
@@ -231,6 +232,8 @@ def cmd_summary(args) -> int:
 
 def cmd_report(args) -> int:
     for d in args.dirs:
+        if os.path.isdir(d):
+            lock_dir(d)  # never rewrite the page of a directory a live process is writing
         path = build_report(d, embed=args.embed)
         print(path)
         if args.open:

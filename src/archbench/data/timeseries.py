@@ -80,6 +80,10 @@ def read_csv_column(path, column=None) -> Tuple[np.ndarray, List[str]]:
             rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
     except OSError as e:
         raise DataError(f"cannot read {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path} is not UTF-8 text (byte {e.start}: {e.reason}); save it as UTF-8 CSV") from None
+    except csv.Error as e:
+        raise DataError(f"{path}: not a CSV file ({e})") from None
     if not rows:
         raise DataError(f"{path} is empty")
     # a header row has a word where the next row has a number ("Date,Passengers" over "1949-01,112")

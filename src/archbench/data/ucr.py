@@ -44,7 +44,14 @@ def parse_ts(path) -> Tuple[List[np.ndarray], List[str], Dict[str, str]]:
         has_label = header.get("classlabel", "false").split()[:1] == ["true"]
         fields = line.split(":")
         if has_label:
-            labels.append(fields.pop().strip())
+            declared = header.get("classlabel", "").split()[1:]
+            if len(fields) < 2:
+                raise DataError(f"{path}:{n}: no class label (expected values:...:label, @classLabel true)")
+            label = fields.pop().strip()
+            if declared and label not in declared:
+                raise DataError(f"{path}:{n}: class label {label!r} is not one of those @classLabel declares "
+                                f"({' '.join(declared[:10])})")
+            labels.append(label)
         try:
             dims = []
             for f in fields:
@@ -127,6 +134,9 @@ def load_ucr(arg: str, *, data_dir=None, seed=0, val_fraction: float = 0.2) -> D
     te_series, te_labels, _ = parse_ts(test_file)
     if not tr_labels or not te_labels:
         raise DataError(f"{train_file.parent}: the .ts files carry no class labels")
+    unseen = sorted(set(te_labels) - set(tr_labels))
+    if unseen:  # a class no training case shows cannot be learnt: the test score would lie
+        raise DataError(f"{test_file}: classes {', '.join(map(repr, unseen[:5]))} appear in test but not in {train_file.name}")
     classes = _label_order(tr_labels + te_labels)
     index = {c: i for i, c in enumerate(classes)}
     if tr_series[0].shape[0] != te_series[0].shape[0]:

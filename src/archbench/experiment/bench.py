@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional
 import torch
 
 from ..config import TrainConfig
-from ..files import atomic_write_text, write_json, write_rows_csv
+from ..files import atomic_write_text, lock_dir, write_json, write_rows_csv
 from ..viz.canvas import plt  # Figure objects: the user's backend is left alone
 from .run import train
 
@@ -123,6 +123,7 @@ def run_bench(out: Path, data_dir: Optional[str], device: str = "cpu", models: O
               reference_python: Optional[str] = None, reference_script: Optional[Path] = None,
               sequences: bool = True, overrides: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
+    lock_dir(out)  # one writer per directory (files.py)
     on_gpu = device.startswith("cuda")
     peaks = {"fp32": gemm_peak(torch.float32, device="cuda" if on_gpu else "cpu"),
              "bf16": gemm_peak(torch.bfloat16, device="cuda" if on_gpu else "cpu")}

@@ -9,10 +9,12 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 
-from .baseline_runs import baseline_name, refit_baseline
 from ..data.timeseries import base_forecast, read_csv_column
 from ..errors import DataError, UsageError
 from ..files import atomic_write_text, rows_csv_text
+from ..rundir import read_run_config
+from ..train.checkpoint import load_model
+from .baseline_runs import baseline_name, refit_baseline
 from .predict_inputs import (  # noqa: F401
     PredictContext,
     PredictInputs,
@@ -22,8 +24,6 @@ from .predict_inputs import (  # noqa: F401
     preprocess_images,
     read_inputs,
 )
-from ..rundir import read_run_config
-from ..train.checkpoint import load_model
 
 
 def class_rows(names_in: List[str], probs: torch.Tensor, class_names: List[str], top: int) -> List[Dict]:

@@ -69,13 +69,15 @@ def train(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None, resume: 
     """
     if cfg.model in BASELINES:
         return train_baseline(cfg, overrides or {}, write, bundle)
-    target = resume if resume is not None else cfg.out
-    if write and target and int(os.environ.get("RANK", "0")) == 0:
-        lock_dir(Path(target))  # before any check: a live run's directory is refused, naming its holder
-    if resume is None and write and cfg.out and not replace_interrupted:
-        refuse_interrupted(Path(cfg.out))
     if resume is None:
         cfg = resolve_config(cfg, overrides)
+    target = resume if resume is not None else cfg.out
+    if write and target and int(os.environ.get("RANK", "0")) == 0:
+        # after validation (a bad command touches nothing), before the checks of what OUT holds: a live
+        # run's directory is refused naming its holder, not as "an interrupted run"
+        lock_dir(Path(target))
+    if resume is None and write and cfg.out and not replace_interrupted:
+        refuse_interrupted(Path(cfg.out))
     set_threads(cfg.threads)
     rt = init_distributed(cfg.device)
     if cfg.lr == "auto":
