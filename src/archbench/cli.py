@@ -384,7 +384,15 @@ def cmd_tune(args) -> int:
 
     settings = settings_without_data(args)
     cfg = TrainConfig(model=args.model, data=args.data or "digits")
-    res = tune(cfg, settings, args.trials, Path(args.out), seed=int(settings.get("seed", 0)))
+    from .experiment.tune_storage import start_local_workers
+
+    storage, helpers = start_local_workers(args, Path(args.out))
+    try:
+        res = tune(cfg, settings, args.trials, Path(args.out), seed=int(settings.get("seed", 0)),
+                   storage=storage, study_name=args.study)
+    finally:
+        for h in helpers:  # the helpers stop by themselves once the study holds --trials complete trials
+            h.wait()
     print(f"best value {res['best_value']:.4f} with {res['best_params']}")
     print(f"train with it: archbench train --config {Path(args.out) / 'best.yaml'}")
     return 0
@@ -512,6 +520,13 @@ def build_parser() -> argparse.ArgumentParser:
     tu.add_argument("model")
     tu.add_argument("--trials", type=int, default=20, help="trials in all, counting those a resumed study holds")
     tu.add_argument("--out", default="runs/tune", metavar="DIR", help="study directory (resumable)")
+    tu.add_argument("--storage", metavar="URL", help="a study shared by several workers: journal:PATH (one machine "
+                    "or a shared file system) or postgresql://USER@HOST/DB (many machines); default DIR/study.db")
+    tu.add_argument("--study", metavar="NAME", help="study name in --storage (default archbench)")
+    tu.add_argument("--worker", action="store_true", help="join the study in --storage as one more worker "
+                    "(the same as running the same command again; each worker needs its own --out)")
+    tu.add_argument("--jobs", type=int, default=1, metavar="N", help="N workers on this machine, on a journal "
+                    "file DIR/study.journal unless --storage names one (DIR/workers/K holds each helper's files)")
     add_train_args(tu)
     tu.set_defaults(func=cmd_tune)
 
