@@ -292,7 +292,8 @@ def cmd_compare(args) -> int:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
     if args.resume and not args.out:
         raise UsageError("--resume goes on with a comparison in its folder: give that folder as --out DIR")
-    compare(plan, settings, out, tune_trials=args.tune or 0, jobs=args.jobs, resume=args.resume)
+    compare(plan, settings, out, tune_trials=args.tune or 0, jobs=args.jobs, resume=args.resume,
+            cluster=args.cluster, address=args.address, shared_fs=args.shared_fs)
     print((out / "comparison.md").read_text())
     print((out / "significance.md").read_text().split("\n", 1)[1].strip() + "\n")
     print(f"report: {(out / 'report.html').resolve()}")
@@ -472,6 +473,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="go on with a comparison that stopped part-way: rerun the same command with --resume and the "
                         "same --out; runs finished with the same settings are kept, interrupted ones continue from "
                         "their checkpoints, the rest train (a --tune study resumes where it stopped, with or without it)")
+    c.add_argument("--cluster", choices=["ray"], help="run every run of the grid as a Ray task "
+                   "(pip install 'archbench[cluster]'); see docs/scale.md")
+    c.add_argument("--address", metavar="HOST:PORT", help="the Ray cluster to join (default RAY_ADDRESS, else a "
+                   "new Ray instance on this machine)")
+    c.add_argument("--shared-fs", action="store_true", help="every Ray node sees --out and the data files at the "
+                   "same path: tasks write their run directories there instead of sending them back")
     add_train_args(c, multi=True)
     c.set_defaults(func=cmd_compare)
 
