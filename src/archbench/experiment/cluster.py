@@ -119,16 +119,19 @@ class RayPool:
     """compare's executor for ``--cluster ray``: ``submit(fn, cfg, resume_dir)`` like a process pool."""
 
     def __init__(self, address: Optional[str] = None, shared_fs: bool = False):
-        ray = import_ray()
-        self.ray, self.shared_fs = ray, shared_fs
         address = address or os.environ.get("RAY_ADDRESS")
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        if not address:  # read when Ray is imported: a local instance then listens on 127.0.0.1 only
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        ray = import_ray()
+        self.ray, self.shared_fs = ray, shared_fs
         if not ray.is_initialized():
             try:
                 if address:
                     ray.init(address=address, log_to_driver=False)
                 else:  # a Ray instance of this machine alone, reachable only from it
-                    ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+                    ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1",
+                             log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as e:
                 raise UsageError(f"--cluster ray: cannot reach Ray at {address or 'a new local instance'}: "
                                  f"{str(e).splitlines()[0][:200]}") from None
