@@ -117,6 +117,11 @@ def cmd_train(args) -> int:
         resume_run(args.resume, settings)
         return 0
     cfg, settings = train_request(args)
+    if args.nnodes > 1 or args.rdzv_endpoint:  # one agent per node, meeting at the c10d rendezvous
+        if not args.rdzv_endpoint or args.nnodes < 1:
+            raise UsageError("--nnodes N goes with --rdzv-endpoint HOST:PORT (the same on every node)")
+        check_before_launch(cfg, settings)
+        return launch_torchrun(max(1, args.nproc), args.device or "auto", nodes=(args.nnodes, args.rdzv_endpoint))
     if args.nproc and args.nproc > 1:
         check_before_launch(cfg, settings)
         return launch_torchrun(args.nproc, args.device or "auto")
@@ -171,7 +176,7 @@ def train_request(args):
     return cfg, settings
 
 
-def launch_torchrun(nproc: int, device: Optional[str] = None) -> int:
+def launch_torchrun(nproc: int, device: Optional[str] = None, nodes: Optional[tuple] = None) -> int:
     """Re-run this very command under torchrun with N processes (the same as typing torchrun yourself).
     torchrun's agent runs in this process, so that a failed rank ends the command with one line instead
     of the agent's traceback and failure table."""
@@ -194,13 +199,17 @@ def launch_torchrun(nproc: int, device: Optional[str] = None) -> int:
         if skip:
             skip = False
             continue
-        if a == "--nproc":
+        if a in ("--nproc", "--nnodes", "--rdzv-endpoint"):
             skip = True
             continue
-        if a.startswith("--nproc="):
+        if a.startswith(("--nproc=", "--nnodes=", "--rdzv-endpoint=")):
             continue
         out.append(a)
     launch = ["--standalone", f"--nproc-per-node={nproc}", "-m", "archbench", *out]
+    if nodes is not None:  # (N, HOST:PORT): every node runs this same command; rank 0's node is the host
+        launch = [f"--nnodes={nodes[0]}", "--rdzv-backend=c10d", f"--rdzv-endpoint={nodes[1]}",
+                  f"--rdzv-id=archbench-{nodes[1]}", *launch[1:]]
+        nproc *= nodes[0]
     print("launching: torchrun " + " ".join(launch), file=sys.stderr)
     # the agent logs each failure (said below in one line) and a banner about OMP_NUM_THREADS=1 per rank
     logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
@@ -435,6 +444,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     t.add_argument("--nproc", type=int, default=0, metavar="N",
                    help="train with N processes through torchrun (DistributedDataParallel)")
+    t.add_argument("--nnodes", type=int, default=1, metavar="N",
+                   help="train across N machines (each runs this same command; --nproc per machine)")
+    t.add_argument("--rdzv-endpoint", metavar="HOST:PORT",
+                   help="with --nnodes: where the machines meet (torchrun's c10d rendezvous; one of the machines)")
     add_train_args(t)
     t.set_defaults(func=cmd_train)
 
