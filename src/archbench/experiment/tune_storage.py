@@ -139,7 +139,7 @@ class Shared:
             except self.optuna.exceptions.UpdateFinishedTrialError:
                 continue  # it ended after all
             dead = copy.deepcopy(self.storage.get_trial(trial_id))
-            dead.user_attrs = {k: v for k, v in dead.user_attrs.items() if k not in ("error", "epochs")}
+            dead.user_attrs = {k: v for k, v in dead.user_attrs.items() if k not in ("error", "epochs", "worker")}
             self.retry(study, dead)
             if self.owners is not None:
                 with contextlib.suppress(FileNotFoundError):
@@ -258,6 +258,7 @@ def run_trials(shared: Shared, study_name: str, make_study: Callable[[int], Any]
             if c["complete"] + c["running"] < target:
                 study = make_study(len(study.get_trials(deepcopy=False)))
                 trial = study.ask()  # RUNNING from here on: reserved
+                trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
                 # the owner file is written before the lock is released, so no one takes it for dead
                 ctx = shared.alive(trial._trial_id)
                 ctx.__enter__()
