@@ -303,14 +303,6 @@ def train_metrics(cfg: TrainConfig, resume: Optional[Path] = None) -> Dict[str, 
     return metrics_only(train(cfg, resume=resume, replace_interrupted=True))
 
 
-def process_pool(jobs: int):
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    # spawn: a fresh interpreter per worker, never a fork of a process that already runs torch threads
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"))
-
-
 def score_text(m: Dict[str, Any]) -> str:
     score = f"{100 * m['test_accuracy']:.2f}%" if "test_accuracy" in m else f"MAE {m.get('test_mae', 0):.4f}"
     return f"{score} in {m['train_seconds']:.1f}s ({m['epochs_run']} epochs)"
