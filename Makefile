@@ -18,6 +18,7 @@ demo: setup
 
 test: setup
 	bash scripts/install_browser.sh $(VENV)
+	bash scripts/install_postgres.sh
 	$(PY) -m pytest -q
 
 clean:

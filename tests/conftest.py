@@ -5,6 +5,9 @@ import pytest
 
 # keep runs reproducible and light on the 2-core CI machine
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# Ray (tests/test_cluster_ray.py): a local instance on 127.0.0.1 only, read when ray is imported
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

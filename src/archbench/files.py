@@ -203,7 +203,6 @@ def reset_faults() -> None:
 
 
 def _kill() -> None:
-
     sys.stderr.flush()
     os.kill(os.getpid(), signal.SIGKILL)
 

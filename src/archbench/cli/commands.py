@@ -24,6 +24,7 @@ from ..experiment.plan import Plan, pair_models, parse_budget, parse_seeds, pars
 from ..experiment.predict import predict_run, write_predictions
 from ..experiment.run import evaluate_run, resume_run, train
 from ..experiment.tune import tune
+from ..experiment.tune_storage import start_local_workers
 from ..files import lock_dir, write_json
 from ..models import list_models
 from ..report.html import build_report, open_report
@@ -62,6 +63,11 @@ def cmd_train(args) -> int:
         resume_run(args.resume, settings)
         return 0
     cfg, settings = train_request(args)
+    if args.nnodes > 1 or args.rdzv_endpoint:  # one agent per node, meeting at the c10d rendezvous
+        if not args.rdzv_endpoint or args.nnodes < 1:
+            raise UsageError("--nnodes N goes with --rdzv-endpoint HOST:PORT (the same on every node)")
+        check_before_launch(cfg, settings)
+        return launch_torchrun(max(1, args.nproc), args.device or "auto", nodes=(args.nnodes, args.rdzv_endpoint))
     if args.nproc and args.nproc > 1:
         check_before_launch(cfg, settings)
         return launch_torchrun(args.nproc, args.device or "auto")
@@ -171,7 +177,8 @@ def cmd_compare(args) -> int:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
     if args.resume and not args.out:
         raise UsageError("--resume goes on with a comparison in its folder: give that folder as --out DIR")
-    compare(plan, settings, out, tune_trials=args.tune or 0, jobs=args.jobs, resume=args.resume)
+    compare(plan, settings, out, tune_trials=args.tune or 0, jobs=args.jobs, resume=args.resume,
+            cluster=args.cluster, address=args.address, shared_fs=args.shared_fs)
     print((out / "comparison.md").read_text())
     print((out / "significance.md").read_text().split("\n", 1)[1].strip() + "\n")
     print(f"report: {(out / 'report.html').resolve()}")
@@ -254,7 +261,13 @@ def cmd_lr_find(args) -> int:
 def cmd_tune(args) -> int:
     settings = settings_without_data(args)
     cfg = TrainConfig(model=args.model, data=args.data or "digits")
-    res = tune(cfg, settings, args.trials, Path(args.out), seed=int(settings.get("seed", 0)))
+    storage, helpers = start_local_workers(args, Path(args.out))
+    try:
+        res = tune(cfg, settings, args.trials, Path(args.out), seed=int(settings.get("seed", 0)),
+                   storage=storage, study_name=args.study)
+    finally:
+        for h in helpers:  # the helpers stop by themselves once the study holds --trials complete trials
+            h.wait()
     print(f"best value {res['best_value']:.4f} with {res['best_params']}")
     print(f"train with it: archbench train --config {Path(args.out) / 'best.yaml'}")
     return 0

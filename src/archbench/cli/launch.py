@@ -45,7 +45,7 @@ def hold_out_dir(argv: List[str]) -> None:
                 os.environ[LOCKED_ENV] = os.pathsep.join(filter(None, [os.environ.get(LOCKED_ENV), os.path.realpath(value)]))
 
 
-def launch_torchrun(nproc: int, device: Optional[str] = None) -> int:
+def launch_torchrun(nproc: int, device: Optional[str] = None, nodes: Optional[tuple] = None) -> int:
     """Re-run this very command under torchrun with N processes (the same as typing torchrun yourself).
     torchrun's agent runs in this process, so that a failed rank ends the command with one line instead
     of the agent's traceback and failure table."""
@@ -62,13 +62,17 @@ def launch_torchrun(nproc: int, device: Optional[str] = None) -> int:
         if skip:
             skip = False
             continue
-        if a == "--nproc":
+        if a in ("--nproc", "--nnodes", "--rdzv-endpoint"):
             skip = True
             continue
-        if a.startswith("--nproc="):
+        if a.startswith(("--nproc=", "--nnodes=", "--rdzv-endpoint=")):
             continue
         out.append(a)
     launch = ["--standalone", f"--nproc-per-node={nproc}", "-m", "archbench", *out]
+    if nodes is not None:  # (N, HOST:PORT): every node runs this same command; rank 0's node is the host
+        launch = [f"--nnodes={nodes[0]}", "--rdzv-backend=c10d", f"--rdzv-endpoint={nodes[1]}",
+                  f"--rdzv-id=archbench-{nodes[1]}", *launch[1:]]
+        nproc *= nodes[0]
     hold_out_dir(sys.argv[1:])
     print("launching: torchrun " + " ".join(launch), file=sys.stderr)
     # the agent logs each failure (said below in one line) and a banner about OMP_NUM_THREADS=1 per rank

@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     t.add_argument("--nproc", type=int, default=0, metavar="N",
                    help="train with N processes through torchrun (DistributedDataParallel)")
+    t.add_argument("--nnodes", type=int, default=1, metavar="N",
+                   help="train across N machines (each runs this same command; --nproc per machine)")
+    t.add_argument("--rdzv-endpoint", metavar="HOST:PORT",
+                   help="with --nnodes: where the machines meet (torchrun's c10d rendezvous; one of the machines)")
     add_train_args(t)
     t.set_defaults(func="cmd_train")
 
@@ -152,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="go on with a comparison that stopped part-way: rerun the same command with --resume and the "
                         "same --out; runs finished with the same settings are kept, interrupted ones continue from "
                         "their checkpoints, the rest train (a --tune study resumes where it stopped, with or without it)")
+    c.add_argument("--cluster", choices=["ray"], help="run every run of the grid as a Ray task "
+                   "(pip install 'archbench[cluster]'); see docs/scale.md")
+    c.add_argument("--address", metavar="HOST:PORT", help="the Ray cluster to join (default RAY_ADDRESS, else a "
+                   "new Ray instance on this machine)")
+    c.add_argument("--shared-fs", action="store_true", help="every Ray node sees --out and the data files at the "
+                   "same path: tasks write their run directories there instead of sending them back")
     add_train_args(c, multi=True)
     c.set_defaults(func="cmd_compare")
 
@@ -211,6 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
     tu.add_argument("model")
     tu.add_argument("--trials", type=int, default=20, help="trials in all, counting those a resumed study holds")
     tu.add_argument("--out", default="runs/tune", metavar="DIR", help="study directory (resumable)")
+    tu.add_argument("--storage", metavar="URL", help="a study shared by several workers: journal:PATH (one machine "
+                    "or a shared file system) or postgresql://USER@HOST/DB (many machines); default DIR/study.db")
+    tu.add_argument("--study", metavar="NAME", help="study name in --storage (default archbench)")
+    tu.add_argument("--worker", action="store_true", help="join the study in --storage as one more worker "
+                    "(the same as running the same command again; each worker needs its own --out)")
+    tu.add_argument("--jobs", type=int, default=1, metavar="N", help="N workers on this machine, on a journal "
+                    "file DIR/study.journal unless --storage names one (DIR/workers/K holds each helper's files)")
     add_train_args(tu)
     tu.set_defaults(func="cmd_tune")
 

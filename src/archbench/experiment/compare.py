@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import copy
 import json
-import multiprocessing as mp
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -29,6 +27,7 @@ from ..data import load_data
 from ..errors import CheckpointError, DivergedError
 from ..files import safe_name, write_json
 from ..rundir import marker, open_out_dir, read_run_config, run_state
+from .cluster import executor
 from .compare_tables import score_text, write_outputs
 from .plan import Plan, budget_text, check_plan, comparison_title, run_name, run_overrides
 from .resolve import resolve_config
@@ -38,7 +37,8 @@ from .tune import tune
 
 
 def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 0, jobs: int = 1,
-            resume: bool = False, log=lambda s: print(s, file=sys.stderr, flush=True)) -> Dict[str, Any]:
+            resume: bool = False, log=lambda s: print(s, file=sys.stderr, flush=True), cluster: Optional[str] = None,
+            address: Optional[str] = None, shared_fs: bool = False) -> Dict[str, Any]:
     """Run the plan and write the comparison directory; returns the per-run rows.
 
     jobs > 1 trains that many runs at once, in separate processes with the CPU threads split between
@@ -57,7 +57,7 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
     cache: Dict[Any, Any] = {}
     tuned: Dict[Tuple[str, str], Dict[str, Any]] = {}
     total = sum(1 for _ in plan.runs())
-    pool = process_pool(jobs) if jobs > 1 else None
+    pool = executor(jobs, cluster, address, shared_fs)  # None: in this process; local processes; Ray tasks
     t_all = time.perf_counter()
     for i, (data, model, seed, value) in enumerate(plan.runs(), 1):
         overrides = run_overrides(plan, settings, sweepable, data, model, seed, value)
@@ -91,8 +91,8 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
                               "changed": " (the earlier run had other settings: training anew)",
                               "replaced": " (replacing an interrupted run: --resume continues it)"}.get(state, ""))
         if pool is not None:
-            if cfg.threads is None:
-                cfg.threads = max(1, (os.cpu_count() or 1) // jobs)
+            if cfg.threads is None:  # a cluster task: 1 thread per run unless --threads says otherwise
+                cfg.threads = max(1, (os.cpu_count() or 1) // jobs) if cluster is None else 1
             rows.append((pool.submit(train_metrics, cfg, cont), label, base))
             continue
         key = (cfg.data, cfg.data_dir, cfg.data_seed, json.dumps(cfg.data_args, sort_keys=True))
@@ -105,13 +105,15 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
             m = diverged_row(e)
         log(f"{label} {score_text(m)}")
         rows.append({**base, **m})
+    done = sum(isinstance(r, dict) for r in rows)
     for j, r in enumerate(rows):  # gather the workers' results, in plan order
         if isinstance(r, tuple) and r[0] != "same as":
             try:
                 m = r[0].result()
             except DivergedError as e:
                 m = diverged_row(e)
-            log(f"{r[1]} {score_text(m)}")
+            done += 1
+            log(f"{r[1]} {score_text(m)}" + (f" [{done}/{total} done]" if cluster else ""))
             rows[j] = {**r[2], **m}
     if pool is not None:
         pool.shutdown()
@@ -120,7 +122,8 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
             rows[j] = {**rows[r[1]], **r[2]}
     write_json(out / "comparison.json", {"runs": runs_index, "budget": budget_text(plan.budget), "seeds": plan.seeds,
                                          "sweep": {"key": plan.sweep_key, "values": plan.sweep_values},
-                                         "seconds": round(time.perf_counter() - t_all, 2), "jobs": jobs})
+                                         "seconds": round(time.perf_counter() - t_all, 2), "jobs": jobs,
+                                         **({"cluster": cluster} if cluster else {})})
     write_outputs(out, rows, plan)
     return ComparisonResult(rows, out)
 
@@ -163,12 +166,6 @@ def train_metrics(cfg: TrainConfig, resume: Optional[Path] = None) -> Dict[str, 
     """One run in a worker process (--jobs): it writes its run directory and returns its metrics."""
 
     return metrics_only(train(cfg, resume=resume, replace_interrupted=True))
-
-
-def process_pool(jobs: int):
-
-    # spawn: a fresh interpreter per worker, never a fork of a process that already runs torch threads
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"))
 
 
 def tune_pair(model, data, overrides, trials, out_dir, log) -> Dict[str, Any]:

@@ -11,8 +11,9 @@ accuracy per trial (maximised), or best validation loss for regression (minimise
 never decides anything. After every epoch the trial reports that metric, and a median pruner stops
 trials that fall below the median of earlier ones at the same epoch.
 
-The study lives in ``OUT/study.db`` (SQLite), so an interrupted search resumes where it stopped:
-finished trials (complete or pruned) are kept and only the missing ones run. Each trial's sampler
+The study lives in ``OUT/study.db`` (SQLite, one process), or in a shared ``--storage`` (journal file
+or PostgreSQL: experiment/tune_storage.py) that several workers join; an interrupted search resumes
+where it stopped: finished trials are kept and it runs until the study holds ``--trials`` complete ones. Each trial's sampler
 is seeded from (seed, trial number), so a resumed search proposes the same trials as one that
 never stopped.
 
@@ -38,7 +39,8 @@ from ..models import model_entry
 from ..rundir import open_out_dir
 from .resolve import resolve_config
 from .run import train
-from .tune_results import count_finished, fixed_settings, plain_values, write_results
+from .tune_results import fixed_settings, plain_values, write_results
+from .tune_storage import counts, open_storage, run_trials
 
 DEFAULT_SPACE = {"lr": ("log", 1e-4, 1e-2), "weight_decay": ("log", 1e-6, 1e-2)}
 STUDY = "archbench"
@@ -107,8 +109,10 @@ def sample(trial, space: Dict[str, tuple]) -> Dict[str, Any]:
 # ---------------------------------------------------------------- the study
 
 def tune(cfg: TrainConfig, overrides: Optional[Dict[str, Any]], trials: int, out_dir: Path, seed: int = 0,
-         timeout: Optional[float] = None, space: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """Search ``trials`` configurations (resuming OUT/study.db); write the results into ``out_dir``.
+         timeout: Optional[float] = None, space: Optional[Dict[str, Any]] = None, storage: Optional[str] = None,
+         study_name: Optional[str] = None) -> Dict[str, Any]:
+    """Work on a study until it holds ``trials`` complete trials (resuming OUT/study.db, or the shared
+    ``storage``: experiment/tune_storage.py); write the results into ``out_dir``.
 
     Returns {"best_params", "best_value", "n_trials", "study", "metric", "direction"}.
     """
@@ -126,40 +130,37 @@ def tune(cfg: TrainConfig, overrides: Optional[Dict[str, Any]], trials: int, out
     out_dir = Path(out_dir)
 
     open_out_dir(out_dir, "tune")
-    db = out_dir / "study.db"
-    storage = optuna.storages.RDBStorage(f"sqlite:///{db.resolve()}")
+
+    shared = open_storage(optuna, storage, out_dir)
+    name = study_name or STUDY
+    db = shared.where
     identity = {"model": cfg.model, "data": cfg.data, "metric": metric,
                 "space": json.loads(json.dumps({k: list(v) for k, v in space.items()})),
                 "settings": fixed_settings(cfg, overrides)}
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        study = open_study(optuna, storage, direction, seed, 0)
+        study = open_study(optuna, shared.storage, direction, seed, 0, name)
         check_identity(study, identity, out_dir)
-        fail_stale(optuna, storage, study)
-        done = count_finished(optuna, study)
-        todo = max(0, trials - done)
-        if done:
-            print(f"resuming {db}: {done} trial(s) finished, {todo} to run", file=sys.stderr)
+        c = counts(optuna, study)
+        if c["complete"] or c["running"]:
+            print(f"joining {db}: {c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed, "
+                  f"{c['running']} running; {trials} complete wanted", file=sys.stderr)
         deadline = None if timeout is None else time.monotonic() + timeout
         objective = make_objective(optuna, cfg, overrides, space, metric)
-        for _ in range(todo):
-            if deadline is not None and time.monotonic() >= deadline:
-                print(f"time budget ({timeout:g} s) reached; rerun to continue", file=sys.stderr)
-                break
-            # a fresh sampler seeded by the trial number: the same proposals with or without interruptions
-            study = open_study(optuna, storage, direction, seed, len(study.get_trials(deepcopy=False)))
-            study.optimize(objective, n_trials=1, catch=trial_errors())
-            report_trial(optuna, study, trials, metric)
+        # each trial's sampler is seeded by its number: the same proposals with or without interruptions
+        study = run_trials(shared, name, lambda n: open_study(optuna, shared.storage, direction, seed, n, name),
+                           objective, trials, deadline, lambda t: report_trial(optuna, study, trials, metric, t),
+                           lambda m: print(m, file=sys.stderr), errors=trial_errors())
     finally:
         optuna.logging.set_verbosity(verbosity)
     return write_results(optuna, study, cfg, overrides, space, metric, out_dir, db)
 
 
-def open_study(optuna, storage, direction: str, seed: int, number: int):
+def open_study(optuna, storage, direction: str, seed: int, number: int, name: str = STUDY):
     sampler = optuna.samplers.TPESampler(seed=(seed * 1_000_003 + number) % 2**32)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
-    return optuna.create_study(storage=storage, study_name=STUDY, direction=direction, sampler=sampler,
+    return optuna.create_study(storage=storage, study_name=name, direction=direction, sampler=sampler,
                                pruner=pruner, load_if_exists=True)
 
 
@@ -182,18 +183,6 @@ def check_identity(study, identity: Dict[str, Any], out_dir: Path) -> None:
         what = ", ".join({"data": "data set", "space": "search space"}.get(k, k) for k in differ)
     raise UsageError(f"{out_dir} holds a study of {old.get('model')} on {old.get('data')} that differs in {what}; "
                      f"use another --out")
-
-
-def fail_stale(optuna, storage, study) -> None:
-    """Trials left RUNNING by a killed search will never finish: mark them failed so they are rerun."""
-    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-    if not running:
-        return
-    study_id = storage.get_study_id_from_name(STUDY)
-    for t in running:
-        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
-        storage.set_trial_user_attr(trial_id, "error", "interrupted")
-        storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
 
 
 def make_objective(optuna, cfg: TrainConfig, overrides: Dict[str, Any], space: Dict[str, tuple], metric: str):
@@ -226,8 +215,8 @@ def make_objective(optuna, cfg: TrainConfig, overrides: Dict[str, Any], space: D
     return objective
 
 
-def report_trial(optuna, study, total: int, metric: str) -> None:
-    t = study.trials[-1]
+def report_trial(optuna, study, total: int, metric: str, t=None) -> None:
+    t = study.trials[-1] if t is None else t
     S = optuna.trial.TrialState
     acc = metric == "val_acc"
     fmt = (lambda v: f"{100 * v:.2f}%") if acc else (lambda v: f"{v:.4g}")
@@ -243,7 +232,8 @@ def report_trial(optuna, study, total: int, metric: str) -> None:
         best = f" [best {fmt(study.best_value)}]"
     except ValueError:
         best = ""
-    print(f"trial {t.number} ({t.number + 1} of {total}): {what} in {secs:.1f}s ({params}){best}", file=sys.stderr)
+    done = len(study.get_trials(deepcopy=False, states=(S.COMPLETE,)))  # whichever worker ran them
+    print(f"trial {t.number} ({done} of {total} complete): {what} in {secs:.1f}s ({params}){best}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- results

@@ -61,7 +61,7 @@ def write_results(optuna, study, cfg: TrainConfig, overrides: Dict[str, Any], sp
     atomic_write_text(out_dir / "best.yaml", best_yaml(cfg, fixed, best_params, best, metric, len(all_trials)))
     figures = plot_tune(all_trials, S, metric, out_dir, title, space)
     write_json(out_dir / "figures.json", figures)
-    finished = count_finished(optuna, study)
+    finished = sum(t.state == S.COMPLETE for t in all_trials)  # pruned and failed ones: "states"
     summary = {"best_params": best_params, "best_value": float(best.value), "best_trial": best.number,
                "n_trials": finished, "study": str(db), "metric": metric,
                "direction": "maximize" if maximize else "minimize"}

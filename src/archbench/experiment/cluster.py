@@ -1,0 +1,184 @@
+"""``compare --cluster ray``: every run of a comparison grid as a Ray task (``pip install 'archbench[cluster]'``).
+
+The driver (the ``archbench compare`` process) keeps everything it does today: it holds the comparison
+directory, resolves and checks every run's config before the first trains, and writes every file. Each
+task trains into a temporary directory on its node and returns that run directory's files (bytes);
+the driver commits them under OUT/runs/... with the atomic writer, exactly where a local compare puts
+them. With ``--shared-fs`` (every node sees OUT at the same path) a task trains into OUT directly.
+
+Resources: ``num_cpus`` = the run's threads (default 1), ``num_gpus=1`` for a GPU run, so a cluster of
+GPU machines runs one model per GPU. ``max_calls=1``: each run gets a fresh worker process, as a local
+``--jobs`` run does, so that no state a process builds up reaches the next run's numbers. A worker that
+dies mid-run is retried by Ray (``max_retries``); only the result that comes back is committed, so a
+run is never counted twice. A killed driver leaves the finished runs it had committed; ``--resume``
+keeps them and sends only the others again.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import socket
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import torch
+
+from ..config import TrainConfig
+from ..errors import UsageError
+from ..files import atomic_write_bytes
+from .run import train
+
+INSTALL = "--cluster ray needs Ray: pip install 'archbench[cluster]'"
+MAX_RETRIES = 2                  # a run whose worker died is sent again, at most this often
+DRIVER_ONLY = ("folder:", "csv:", "ucr:", "text:", "table:")  # data kinds that name files on this machine
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise UsageError(INSTALL) from None
+    return ray
+
+
+def pack_dir(folder: Path) -> Dict[str, bytes]:
+    """Every file under ``folder`` -> {relative posix path: bytes}."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def unpack_dir(folder: Path, files: Dict[str, bytes]) -> None:
+    """Write ``files`` (from pack_dir) under ``folder``, each atomically; refuses paths leaving it."""
+    root = folder.resolve()
+    for rel, data in files.items():
+        dest = (root / rel).resolve()
+        if root not in dest.parents:
+            raise UsageError(f"a cluster task returned a file outside its run directory: {rel!r}")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(dest, data)
+
+
+def train_task(cfg_dict: Dict[str, Any], resume_files: Optional[Dict[str, bytes]], shared_fs: bool) -> Dict[str, Any]:
+    """One run on a worker node. Returns {"metrics", "files" (None with a shared file system), "host",
+    "threads"}."""
+
+
+    threads = int(cfg_dict.get("threads") or 1)
+    torch.set_num_threads(threads)  # explicit: never the node's core count
+    if shared_fs:
+        cfg = TrainConfig.from_dict(cfg_dict)
+        resume = Path(cfg.out) if resume_files is not None else None
+        res = train(cfg, resume=resume, replace_interrupted=True)
+        return {"metrics": metrics_only(res.metrics), "files": None, "host": socket.gethostname(), "threads": threads}
+    with tempfile.TemporaryDirectory(prefix="archbench-run-") as tmp:
+        run = Path(tmp) / "run"
+        if resume_files:
+            unpack_dir(run, resume_files)
+        cfg = TrainConfig.from_dict({**cfg_dict, "out": str(run)})
+        res = train(cfg, resume=run if resume_files else None, replace_interrupted=True)
+        return {"metrics": metrics_only(res.metrics), "files": pack_dir(run), "host": socket.gethostname(),
+                "threads": threads}
+
+
+def metrics_only(metrics: Dict[str, Any]) -> Dict[str, Any]:
+    return {k: v for k, v in metrics.items() if not k.startswith("_")}
+
+
+class RayFuture:
+    """What compare's gathering loop calls ``result()`` on: waits for the task, commits its files."""
+
+    def __init__(self, ray, ref, out_dir: Path, shared_fs: bool):
+        self.ray, self.ref, self.out_dir, self.shared_fs = ray, ref, out_dir, shared_fs
+
+    def result(self) -> Dict[str, Any]:
+        from ray.exceptions import RayTaskError, WorkerCrashedError
+
+        try:
+            got = self.ray.get(self.ref)
+        except RayTaskError as e:  # the run itself failed: its own one-line error
+            cause = e.cause if getattr(e, "cause", None) is not None else e
+            raise cause from None
+        except WorkerCrashedError:
+            raise UsageError(f"{self.out_dir}: its worker died {MAX_RETRIES + 1} times; --resume sends it again") from None
+        if not self.shared_fs:
+            fix_out(got["files"], self.out_dir)
+            unpack_dir(self.out_dir, got["files"])
+        # the cost columns name where they were measured
+        return {**got["metrics"], "host": got["host"], "threads": got["threads"]}
+
+
+def fix_out(files: Dict[str, bytes], out_dir: Path) -> None:
+    """config.json records the run's folder: the driver's, not the task's temporary one."""
+    if "config.json" in files:
+        cfg = json.loads(files["config.json"])
+        if isinstance(cfg.get("train"), dict):
+            cfg["train"]["out"] = str(out_dir)
+            files["config.json"] = (json.dumps(cfg, indent=2) + "\n").encode()
+
+
+class RayPool:
+    """compare's executor for ``--cluster ray``: ``submit(fn, cfg, resume_dir)`` like a process pool."""
+
+    def __init__(self, address: Optional[str] = None, shared_fs: bool = False):
+        address = address or os.environ.get("RAY_ADDRESS")
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        if not address:  # read when Ray is imported: a local instance then listens on 127.0.0.1 only
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        ray = import_ray()
+        self.ray, self.shared_fs = ray, shared_fs
+        if not ray.is_initialized():
+            try:
+                if address:
+                    ray.init(address=address, log_to_driver=False)
+                else:  # a Ray instance of this machine alone, reachable only from it
+                    ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1",
+                             log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as e:
+                raise UsageError(f"--cluster ray: cannot reach Ray at {address or 'a new local instance'}: "
+                                 f"{str(e).splitlines()[0][:200]}") from None
+        self.gpus = float(ray.cluster_resources().get("GPU", 0))
+        self.task = ray.remote(max_calls=1, max_retries=MAX_RETRIES)(train_task)
+        self.submitted: List[Any] = []
+
+    def submit(self, fn, cfg: TrainConfig, resume: Optional[Path] = None) -> RayFuture:
+        del fn  # the task is always train_task: the same training as compare's train_metrics
+        check_data_reachable(cfg, self.shared_fs)
+        cfg.threads = cfg.threads or 1
+        gpu = cfg.device == "cuda" or (cfg.device == "auto" and self.gpus >= 1)
+        resume_files = None
+        if resume is not None:
+            resume_files = {} if self.shared_fs else pack_dir(resume)
+        ref = self.task.options(num_cpus=cfg.threads, num_gpus=1 if gpu else 0).remote(
+            cfg.to_dict(), resume_files, self.shared_fs)
+        self.submitted.append(ref)
+        return RayFuture(self.ray, ref, Path(cfg.out), self.shared_fs)
+
+    def shutdown(self) -> None:
+        pass  # the Ray instance stays up for the driver's process (a cluster outlives it anyway)
+
+
+def check_data_reachable(cfg: TrainConfig, shared_fs: bool) -> None:
+    """Data that names files on the driver cannot be read on another node unless OUT's file system is shared."""
+    if shared_fs:
+        return
+    if any(str(cfg.data).startswith(k) for k in DRIVER_ONLY) or cfg.data_dir:
+        what = cfg.data if not cfg.data_dir else f"--data-dir {cfg.data_dir}"
+        raise UsageError(f"--cluster ray: {what} is read from this machine's files, which other nodes do not see; "
+                         "give --shared-fs if every node sees them at the same path")
+
+
+def executor(jobs: int, cluster: Optional[str] = None, address: Optional[str] = None, shared_fs: bool = False):
+    """The pool compare submits runs to: None (in-process), local processes (--jobs N) or Ray."""
+    if cluster is None:
+        if shared_fs or address:
+            raise UsageError("--address and --shared-fs go with --cluster ray")
+        if jobs <= 1:
+            return None
+
+        # spawn: a fresh interpreter per worker, never a fork of a process that already runs torch threads
+        return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"))
+    if cluster != "ray":
+        raise UsageError(f"--cluster takes ray, got {cluster!r}")
+    return RayPool(address, shared_fs)
