@@ -160,3 +160,20 @@ def test_table_baselines_and_mlp_in_compare(tmp_path):
 def test_baseline_refuses_other_kinds(tmp_path):
     r = run_cli("train", "hgb", "--data", "digits", "--out", tmp_path / "x")
     assert r.returncode != 0 and "takes table data" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_parquet_table_matches_csv(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    path = write_table(tmp_path / "t.csv")
+    rows = list(csv.reader(open(path)))
+    cols = list(zip(*rows[1:]))
+    table = pa.table({"age": [int(v) for v in cols[0]], "city": list(cols[1]),
+                      "income": [float(v) if v else None for v in cols[2]], "label": list(cols[3])})
+    pq.write_table(table, tmp_path / "t.parquet")
+    a, b = load_data(f"table:{path}"), load_data(f"table:{tmp_path / 't.parquet'}")
+    assert b.class_names == a.class_names and torch.allclose(a.train.x, b.train.x)
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(DataError, match="cannot read Parquet"):
+        load_data(f"table:{tmp_path / 'broken.parquet'}")
