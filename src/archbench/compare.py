@@ -492,6 +492,10 @@ def significance(out: Path, rows: List[Dict[str, Any]]) -> Dict[str, Any]:
                 continue
             pred = np.genfromtxt(out / r["run_dir"] / "predictions.csv", delimiter=",", skip_header=1)
             correct.setdefault(r["model"], []).append(pred[:, 1] == pred[:, 2])
+        if any("fold" in r for r in rows):  # k-fold: a seed's folds together test every example once
+            from .report.verdict import join_folds
+
+            correct = join_folds(correct, [r for r in rows if r["data"] == data and "test_accuracy" in r])
         if len(correct) < 2:
             continue
         res = compare_to_best(correct)

@@ -44,4 +44,20 @@ def baseline_verdicts(summary: Sequence[Dict[str, Any]], baselines: Sequence[str
     return out
 
 
-__all__ = ["baseline_verdicts"]
+def join_folds(correct: Dict[str, List[Any]], rows: Sequence[Dict[str, Any]]) -> Dict[str, List[Any]]:
+    """{model: per-run correctness arrays, in ``rows`` order} -> {model: one array per seed}: the
+    folds of a k-fold comparison test different examples, and together each example once, so a
+    seed's folds concatenated (in fold order) pair example by example with another model's."""
+    import numpy as np
+
+    out: Dict[str, List[Any]] = {}
+    for model, arrays in correct.items():
+        runs = [r for r in rows if r["model"] == model]
+        by_seed: Dict[Any, List[Any]] = {}
+        for r, a in sorted(zip(runs, arrays), key=lambda p: (p[0].get("seed", 0), p[0].get("fold", 0))):
+            by_seed.setdefault(r.get("seed", 0), []).append(a)
+        out[model] = [np.concatenate(v) for v in by_seed.values()]
+    return out
+
+
+__all__ = ["baseline_verdicts", "join_folds"]
