@@ -137,7 +137,8 @@ def test_text_bad_rows(tmp_path):
 def test_table_baselines_and_mlp_in_compare(tmp_path):
     data = f"table:{write_table(tmp_path / 't.csv', n=200)}"
     out = tmp_path / "cmp"
-    r = run_cli("compare", "mlp", "hgb", "linear", "--data", data, "--threads", "1", "--set", "max_steps=150",
+    r = run_cli("compare", "mlp", "hgb", "linear", "--data", data, "--threads", "1", "--set", "max_steps=60",
+                "--set", "hidden_sizes=[32]",
                 "--set", "folds=2", "--out", out, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     table = (out / "comparison.md").read_text()
@@ -150,9 +151,11 @@ def test_table_baselines_and_mlp_in_compare(tmp_path):
     assert "## Neural models against the baselines" in (out / "when_to_use.md").read_text()
     state = json.loads((out / "runs" / "t.csv" / "linear-s0-fold=0" / "baseline.json").read_text())
     assert state["weights"] == "baseline.safetensors" and not list(out.rglob("*.pkl"))
-    reg = run_cli("train", "hgb", "--data", f"{data.split(':', 1)[0]}:{tmp_path / 't.csv'}:age", "--out",
-                  tmp_path / "reg", "--progress", "none", cwd=tmp_path)
-    assert reg.returncode == 0, reg.stderr[-2000:]
+    from archbench.config import TrainConfig
+    from archbench.train.run import train
+
+    train(TrainConfig(model="hgb", data=f"table:{tmp_path / 't.csv'}:age", out=str(tmp_path / "reg")),
+          {"progress": "none"})
     m = json.loads((tmp_path / "reg" / "metrics.json").read_text())
     assert {"test_mae", "test_rmse", "test_r2"} <= set(m) and m["test_mae"] > 0
 
