@@ -249,7 +249,7 @@ def cmd_predict(args) -> int:
 
 def cmd_models(args) -> int:
     from .models import list_models
-    from .train.run import BASELINES
+    from .train.run import BASELINE_KINDS, BASELINES
 
     for e in list_models():
         print(f"{e.name:<14} {'/'.join(e.kinds):<26} {e.summary}")
@@ -259,7 +259,7 @@ def cmd_models(args) -> int:
             for kind, r in e.recipe.items():
                 print(f"{'':14} recipe[{kind}]: " + ", ".join(f"{k}={v}" for k, v in r.items()))
     for name, summary in BASELINES.items():
-        print(f"{name:<14} {'text':<26} {summary}")
+        print(f"{name:<14} {BASELINE_KINDS[name]:<26} {summary}")
     return 0
 
 
