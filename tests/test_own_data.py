@@ -180,3 +180,21 @@ def test_parquet_table_matches_csv(tmp_path):
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(DataError, match="cannot read Parquet"):
         load_data(f"table:{tmp_path / 'broken.parquet'}")
+
+
+def test_class_weights_reach_the_loss(tmp_path):
+    from archbench.config import TrainConfig
+    from archbench.train.run import train
+
+    data = f"table:{write_table(tmp_path / 't.csv')}"
+    b = load_data(data, class_weights="balanced")
+    counts = torch.bincount(b.train.y, minlength=2).double()
+    assert torch.allclose(b.extras["class_weight"].double(), len(b.train.y) / (2 * counts))
+    seen = {}
+
+    def grab(trainer):
+        seen["weight"] = trainer.loss_fn.weight
+
+    train(TrainConfig(model="mlp", data=data), {"class_weights": "balanced", "max_steps": 2, "progress": "none",
+                                                 "threads": 1}, write=False, on_epoch=grab)
+    assert torch.allclose(seen["weight"].cpu(), b.extras["class_weight"])
