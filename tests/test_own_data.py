@@ -137,7 +137,8 @@ def test_text_bad_rows(tmp_path):
 def test_table_baselines_and_mlp_in_compare(tmp_path):
     data = f"table:{write_table(tmp_path / 't.csv', n=200)}"
     out = tmp_path / "cmp"
-    r = run_cli("compare", "mlp", "hgb", "linear", "--data", data, "--threads", "1", "--set", "max_steps=150",
+    r = run_cli("compare", "mlp", "hgb", "linear", "--data", data, "--threads", "1", "--set", "max_steps=60",
+                "--set", "hidden_sizes=[32]",
                 "--set", "folds=2", "--out", out, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     table = (out / "comparison.md").read_text()
@@ -150,9 +151,11 @@ def test_table_baselines_and_mlp_in_compare(tmp_path):
     assert "## Neural models against the baselines" in (out / "when_to_use.md").read_text()
     state = json.loads((out / "runs" / "t.csv" / "linear-s0-fold=0" / "baseline.json").read_text())
     assert state["weights"] == "baseline.safetensors" and not list(out.rglob("*.pkl"))
-    reg = run_cli("train", "hgb", "--data", f"{data.split(':', 1)[0]}:{tmp_path / 't.csv'}:age", "--out",
-                  tmp_path / "reg", "--progress", "none", cwd=tmp_path)
-    assert reg.returncode == 0, reg.stderr[-2000:]
+    from archbench.config import TrainConfig
+    from archbench.experiment.run import train
+
+    train(TrainConfig(model="hgb", data=f"table:{tmp_path / 't.csv'}:age", out=str(tmp_path / "reg")),
+          {"progress": "none"})
     m = json.loads((tmp_path / "reg" / "metrics.json").read_text())
     assert {"test_mae", "test_rmse", "test_r2"} <= set(m) and m["test_mae"] > 0
 
@@ -160,3 +163,38 @@ def test_table_baselines_and_mlp_in_compare(tmp_path):
 def test_baseline_refuses_other_kinds(tmp_path):
     r = run_cli("train", "hgb", "--data", "digits", "--out", tmp_path / "x")
     assert r.returncode != 0 and "takes table data" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_parquet_table_matches_csv(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    path = write_table(tmp_path / "t.csv")
+    rows = list(csv.reader(open(path)))
+    cols = list(zip(*rows[1:]))
+    table = pa.table({"age": [int(v) for v in cols[0]], "city": list(cols[1]),
+                      "income": [float(v) if v else None for v in cols[2]], "label": list(cols[3])})
+    pq.write_table(table, tmp_path / "t.parquet")
+    a, b = load_data(f"table:{path}"), load_data(f"table:{tmp_path / 't.parquet'}")
+    assert b.class_names == a.class_names and torch.allclose(a.train.x, b.train.x)
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(DataError, match="cannot read Parquet"):
+        load_data(f"table:{tmp_path / 'broken.parquet'}")
+
+
+def test_class_weights_reach_the_loss(tmp_path):
+    from archbench.config import TrainConfig
+    from archbench.experiment.run import train
+
+    data = f"table:{write_table(tmp_path / 't.csv')}"
+    b = load_data(data, class_weights="balanced")
+    counts = torch.bincount(b.train.y, minlength=2).double()
+    assert torch.allclose(b.extras["class_weight"].double(), len(b.train.y) / (2 * counts))
+    seen = {}
+
+    def grab(trainer):
+        seen["weight"] = trainer.loss_fn.weight
+
+    train(TrainConfig(model="mlp", data=data), {"class_weights": "balanced", "max_steps": 2, "progress": "none",
+                                                 "threads": 1}, write=False, on_epoch=grab)
+    assert torch.allclose(seen["weight"].cpu(), b.extras["class_weight"])

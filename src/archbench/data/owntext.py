@@ -30,7 +30,7 @@ from . import register_dataset
 from .base import DataBundle, Split
 from .splits import three_way
 from .table import balanced_weights, class_order
-from .tabular_io import Records, is_missing, read_records
+from .tabular_io import Records, is_missing, read_records, to_float
 from .text import Vocab, tokenize
 
 TEXT_NAMES = ("text", "sentence", "review", "content", "document", "body", "comment", "tweet", "message")
@@ -45,8 +45,9 @@ def pick_columns(rec: Records, text_column: str, label_column: str) -> Tuple[str
     text = text_column or next((lower[n] for n in TEXT_NAMES if n in lower), "")
     label = label_column or next((lower[n] for n in LABEL_NAMES if n in lower and lower[n] != text), "")
     sample = rec.rows[:2000]
-    if not text:  # by content: the column of the longest cells
-        lengths = {c: np.mean([len(r[j] or "") for r in sample]) for j, c in enumerate(rec.columns) if c != label}
+    if not text:  # by content: the column of the longest cells that are not all numbers
+        lengths = {c: np.mean([len(r[j] or "") for r in sample]) for j, c in enumerate(rec.columns)
+                   if c != label and to_float([r[j] for r in sample]) is None}
         text = max(lengths, key=lengths.get) if lengths else ""
     if not label:  # the column with the fewest distinct values, at least two
         distinct = {c: len({r[j] for r in sample}) for j, c in enumerate(rec.columns) if c != text}
@@ -55,6 +56,9 @@ def pick_columns(rec: Records, text_column: str, label_column: str) -> Tuple[str
     if not text or not label:
         raise DataError(f"{rec.path}: cannot tell the text and label columns apart (columns: "
                         f"{', '.join(rec.columns)}); --set text_column=... --set label_column=...")
+    if text.lower() not in TEXT_NAMES or label.lower() not in LABEL_NAMES:  # a guess: say which, once
+        print(f"{rec.path}: text column {text!r}, label column {label!r} (guessed from the content; "
+              "--set text_column=... --set label_column=... to choose)", file=sys.stderr)
     return text, label
 
 

@@ -11,7 +11,7 @@ from scipy.stats import wilcoxon
 from ..files import atomic_write_text, csv_text, markdown_table, write_json, write_rows_csv
 from ..report.html import build_report
 from ..report.stats import aggregate, average_ranks, compare_to_best
-from ..report.verdict import baseline_verdicts
+from ..report.verdict import baseline_verdicts, join_folds
 from ..viz.compare_plots import plot_comparison, plot_costs, plot_sweep
 from .plan import Plan, budget_text
 
@@ -153,6 +153,8 @@ def significance(out: Path, rows: List[Dict[str, Any]]) -> Dict[str, Any]:
                 continue
             pred = np.genfromtxt(out / r["run_dir"] / "predictions.csv", delimiter=",", skip_header=1)
             correct.setdefault(r["model"], []).append(pred[:, 1] == pred[:, 2])
+        if any("fold" in r for r in rows):  # k-fold: a seed's folds together test every example once
+            correct = join_folds(correct, [r for r in rows if r["data"] == data and "test_accuracy" in r])
         if len(correct) < 2:
             continue
         res = compare_to_best(correct)

@@ -33,7 +33,7 @@ from typing import Any, Dict, Optional
 import torch
 
 from ..config import FIELDS, TrainConfig
-from ..data import dataset_entry
+from ..data import dataset_entry, load_data
 from ..errors import ArchbenchError, UsageError
 from ..models import model_entry
 from ..rundir import open_out_dir
@@ -121,11 +121,15 @@ def tune(cfg: TrainConfig, overrides: Optional[Dict[str, Any]], trials: int, out
     if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
         raise UsageError(f"--trials must be a positive whole number, got {trials!r}")
     overrides = dict(overrides or {})
-    resolve_config(copy.deepcopy(cfg), overrides)  # bad names and values fail here, before any trial
+    resolved = resolve_config(copy.deepcopy(cfg), overrides)  # bad names and values fail here, before any trial
     space = search_space(cfg, overrides, space)
     if not space:
         raise UsageError(f"nothing to tune: every key of {cfg.model}'s search space is fixed by the settings")
-    regression = dataset_entry(cfg.data).kind == "forecast"
+    kind = dataset_entry(cfg.data).kind
+    regression = kind == "forecast"
+    if kind == "table":  # a table's task follows its target column: load it (tables are small) to know
+        regression = load_data(resolved.data, data_dir=resolved.data_dir, seed=resolved.data_seed,
+                               **resolved.data_args).task == "regression"
     metric, direction = ("val_loss", "minimize") if regression else ("val_acc", "maximize")
     out_dir = Path(out_dir)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Sequence
 
+import numpy as np
+
 BASELINE_NAMES = ("bow", "hgb", "linear", "naive", "seasonal_naive")
 
 
@@ -44,4 +46,19 @@ def baseline_verdicts(summary: Sequence[Dict[str, Any]], baselines: Sequence[str
     return out
 
 
-__all__ = ["baseline_verdicts"]
+def join_folds(correct: Dict[str, List[Any]], rows: Sequence[Dict[str, Any]]) -> Dict[str, List[Any]]:
+    """{model: per-run correctness arrays, in ``rows`` order} -> {model: one array per seed}: the
+    folds of a k-fold comparison test different examples, and together each example once, so a
+    seed's folds concatenated (in fold order) pair example by example with another model's."""
+
+    out: Dict[str, List[Any]] = {}
+    for model, arrays in correct.items():
+        runs = [r for r in rows if r["model"] == model]
+        by_seed: Dict[Any, List[Any]] = {}
+        for r, a in sorted(zip(runs, arrays), key=lambda p: (p[0].get("seed", 0), p[0].get("fold", 0))):
+            by_seed.setdefault(r.get("seed", 0), []).append(a)
+        out[model] = [np.concatenate(v) for v in by_seed.values()]
+    return out
+
+
+__all__ = ["baseline_verdicts", "join_folds"]
