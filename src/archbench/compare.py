@@ -447,6 +447,7 @@ def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
                 "The sweep figure shows each draw.")
     elif plan.sweep_key:
         note += f" Table at {plan.sweep_key}={plan.sweep_values[-1]}; the sweep figure shows every value."
+    note += timing_note(final)
     md = markdown_table(header, body)
     atomic_write_text(out / "comparison.md", md + "\n" + note + "\n")
     atomic_write_text(out / "comparison.csv", csv_text(header, body))
@@ -465,6 +466,21 @@ def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
     from .report.html import build_report
 
     build_report(out)
+
+
+def timing_note(rows: List[Dict[str, Any]]) -> str:
+    """The thread count latency and inference/s were timed with, and which runs were timed while
+    the machine was busy (train/cost.py); "" when no run measured them."""
+    threads = sorted({int(r["timing_threads"]) for r in rows if r.get("timing_threads")})
+    if not threads:
+        return ""
+    busy = [f"{r['model']} (seed {r.get('seed', 0)}, CPU share {r.get('timing_cpu_share', 0):.0%})"
+            for r in rows if r.get("timing_disturbed") in (True, "True", "true")]
+    text = (f" Latency and inference/s: medians of repeated calls with {'/'.join(map(str, threads))} "
+            f"thread(s).")
+    if busy:
+        return text + f" Timed while the machine was busy (they waited for a core), so slower than the model: {', '.join(busy)}."
+    return text + " No run was disturbed while timed."
 
 
 def significance(out: Path, rows: List[Dict[str, Any]]) -> Dict[str, Any]:

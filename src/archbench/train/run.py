@@ -327,7 +327,8 @@ def measure_run_costs(trainer: Trainer, bundle: DataBundle, rt: Runtime, weights
         print(f"warning: cost measurement failed ({type(e).__name__}: {e})", file=sys.stderr)
         return {"weights_mb": round(weights.stat().st_size / 1e6, 4)}
     return {k: costs[k] for k in ("flops_per_sample", "latency_ms_b1", "throughput_samples_s", "weights_mb",
-                                  "peak_rss_mb", "peak_cuda_mb") if k in costs}
+                                  "peak_rss_mb", "peak_cuda_mb", "timing_threads", "timing_cpu_share",
+                                  "timing_disturbed") if k in costs}
 
 
 def write_layer_summary(model: torch.nn.Module, bundle: DataBundle, run_dir: Path) -> None:
