@@ -560,11 +560,22 @@ def when_to_use(summary: List[Dict[str, Any]]) -> str:
     measured: Dict[str, List[str]] = {}
     for s in summary:
         if "test_accuracy" in s:
-            measured.setdefault(s["model"], []).append(
-                f"{100 * s['test_accuracy']:.1f}% on {s['data']} in {s.get('train_seconds', 0):.0f}s, "
-                f"{s.get('params', 0):,.0f} params")
+            score = f"{100 * s['test_accuracy']:.1f}%"
+        elif "test_mae" in s:
+            score = f"MAE {s['test_mae']:.4f}"
+        else:
+            continue
+        measured.setdefault(s["model"], []).append(
+            f"{score} on {s['data']} in {s.get('train_seconds', 0):.0f}s, {s.get('params', 0):,.0f} params")
     lines = ["# When to use each architecture\n",
              "| Architecture | Best for | Pros | Cons | Measured here |", "|---|---|---|---|---|"]
+    # only the architectures this comparison ran: rows of "–" for the others said nothing
     for name, best, pros, cons in WHEN_TO_USE:
-        lines.append(f"| **{name}** | {best} | {pros} | {cons} | {'; '.join(measured.get(name, [])) or '–'} |")
+        if name in measured:
+            lines.append(f"| **{name}** | {best} | {pros} | {cons} | {'; '.join(measured[name])} |")
+    others = [name for name, *_ in WHEN_TO_USE if name not in measured]
+    if len(lines) == 3:
+        lines = lines[:1]
+    if others:
+        lines.append(f"\nNot in this comparison: {', '.join(others)} (`archbench models -v` describes each).")
     return "\n".join(lines) + "\n"

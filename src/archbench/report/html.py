@@ -424,6 +424,12 @@ def _details(summary: str, body: str, open_: bool = False) -> str:
 
 # ----------------------------------------------------------------------------- comparison pages
 
+def _drop_title(md: str) -> str:
+    """The Markdown without its leading "# title" line: the page's section heading already says it."""
+    lines = md.lstrip().splitlines()
+    return "\n".join(lines[1:]) if lines and lines[0].startswith("# ") else md
+
+
 def _comparison_sections(d: Path, meta: Dict[str, Any], page: _Page, embed: bool, active: set) -> None:
     csv_text, md_text = _text(d / "comparison.csv"), _text(d / "comparison.md")
     if csv_text and csv_text.strip():
@@ -438,13 +444,13 @@ def _comparison_sections(d: Path, meta: Dict[str, Any], page: _Page, embed: bool
 
     sig_md = _text(d / "significance.md")
     if sig_md and sig_md.strip():
-        page.add("Significance", markdown_to_html(sig_md))
+        page.add("Significance", markdown_to_html(_drop_title(sig_md)))
     elif (d / "significance.json").exists():
         page.add("Significance", sentences_to_html(_json(d / "significance.json"))
                  or '<p class="note">significance.json could not be read.</p>')
     when = _text(d / "when_to_use.md")
     if when and when.strip():
-        page.add("When to use each architecture", markdown_to_html(when))
+        page.add("When to use each architecture", markdown_to_html(_drop_title(when)))
     page.add("Figures", _figures(d, embed))
     page.add("Runs", _runs(d, str(meta.get("title") or d.resolve().name), embed, active))
 
