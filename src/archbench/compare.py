@@ -438,6 +438,9 @@ def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
     final = [r for r in rows if draws or plan.sweep_key is None or r[plan.sweep_key] == plan.sweep_values[-1]]
     summary = summarise(final, ["data", "model"])
     header, body = table(summary, ["data", "model"])
+    if plan.sweep_key and not draws:  # every swept value in the table, not only the last
+        lead = ["data", "model", plan.sweep_key]
+        header, body = table(summarise(rows, lead), lead)
     seeds = ", ".join(map(str, plan.seeds))
     note = f"Budget: {budget_text(plan.budget)}. Seeds: {seeds} ({len(plan.seeds)} run(s) per model; mean ± std)."
     if draws:
@@ -446,7 +449,8 @@ def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
                 f"({len(plan.seeds) * len(plan.sweep_values)} run(s) per model; mean ± std over them). "
                 "The sweep figure shows each draw.")
     elif plan.sweep_key:
-        note += f" Table at {plan.sweep_key}={plan.sweep_values[-1]}; the sweep figure shows every value."
+        note += (f" A row per {plan.sweep_key} value; the significance tests, ranks and cost figures are at "
+                 f"{plan.sweep_key}={plan.sweep_values[-1]}.")
     note += timing_note(final)
     md = markdown_table(header, body)
     atomic_write_text(out / "comparison.md", md + "\n" + note + "\n")
