@@ -31,6 +31,7 @@ from .html_markup import (csv_to_html, esc, flatten, format_value, key_value_tab
                           sentences_to_html, table, url)
 from .html_style import CSS, JS
 from .predictions import predictions_section
+from .raw_results import raw_results_section
 
 REPORT = "report.html"
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".svg", ".gif", ".webp")
@@ -39,7 +40,7 @@ IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".svg", ".gif", ".webp")
 _RUN_FILES = {"metrics.json", "config.json", "history.csv", "classification_report.json",
               "classification_report.txt", "summary.md", "predictions.csv"}
 _COMPARISON_FILES = {"comparison.csv", "comparison.md", "significance.md", "significance.json",
-                     "when_to_use.md", "comparison.json"}
+                     "when_to_use.md", "comparison.json", "results.csv"}
 
 PathLike = Union[str, os.PathLike]
 
@@ -453,6 +454,8 @@ def _comparison_sections(d: Path, meta: Dict[str, Any], page: _Page, embed: bool
         page.add("When to use each architecture", markdown_to_html(_drop_title(when)))
     page.add("Figures", _figures(d, embed))
     page.add("Runs", _runs(d, str(meta.get("title") or d.resolve().name), embed, active))
+    raw, n_cols = raw_results_section(d)
+    page.add("Raw results", _details(f"Every run, every metric ({n_cols} columns)", raw) if n_cols else raw)
 
 
 def _runs(d: Path, title: str, embed: bool, active: set) -> str:
