@@ -366,6 +366,9 @@ COLUMNS = [  # (metric key, column title, format, scale)
     ("best_val_accuracy", "Best val acc (%)", "{:.2f}", 100),
     ("test_mae", "Test MAE", "{:.4f}", 1),
     ("test_rmse", "Test RMSE", "{:.4f}", 1),
+    # forecasts: the baselines every model must beat, on the same test windows (series units)
+    ("naive_mae", "Naive MAE", "{:.4f}", 1),
+    ("seasonal_naive_mae", "Seasonal-naive MAE", "{:.4f}", 1),
     ("epochs_run", "Epochs", "{:.3g}", 1),  # whole epochs print whole ("2", not "2.0"); a mean over seeds "2.5"
     ("train_seconds", "Train s", "{:.1f}", 1),
     ("samples_per_s", "Samples/s", "{:,.0f}", 1),
@@ -526,22 +529,26 @@ def paired_errors(out: Path, rows: List[Dict[str, Any]]) -> Dict[str, str]:
     import numpy as np
     from scipy.stats import wilcoxon
 
-    errs = {}
+    errs, series = {}, True
     for r in rows:
         if r["model"] not in errs:
-            e = np.genfromtxt(out / r["run_dir"] / "predictions.csv", delimiter=",", skip_header=1)
-            errs[r["model"]] = e[:, 1]
+            e = np.genfromtxt(out / r["run_dir"] / "predictions.csv", delimiter=",", skip_header=1, ndmin=2)
+            # the series' units (as the table) where the run wrote them; older runs only have scaled errors
+            series = series and e.shape[1] > 2
+            errs[r["model"]] = e
     if len(errs) < 2:
         return {}
+    errs = {m: e[:, 2] if series else e[:, 1] for m, e in errs.items()}
+    units = "series units, as the table" if series else "scaled units"
     best = min(errs, key=lambda m: errs[m].mean())
-    res = {best: f"{best}: lowest mean absolute error ({errs[best].mean():.4f}, scaled units)"}
+    res = {best: f"{best}: lowest mean absolute error ({errs[best].mean():.4g}, {units})"}
     for m, e in errs.items():
         if m == best:
             continue
         d = e - errs[best]
         p = 1.0 if not np.any(d) else float(wilcoxon(e, errs[best]).pvalue)
         verdict = "significant" if p < 0.05 else "not significant"
-        res[m] = f"{m} vs {best}: {d.mean():+.4f} mean absolute error, {verdict} (Wilcoxon p={p:.3g})"
+        res[m] = f"{m} vs {best}: {d.mean():+.4g} mean absolute error, {verdict} (Wilcoxon p={p:.3g})"
     return res
 
 

@@ -363,9 +363,12 @@ def write_predictions(run_dir: Path, test: Dict[str, Any], bundle: DataBundle) -
         body = [[i, t, p, f"{c:.6f}"] for i, (t, p, c) in
                 enumerate(zip(test["targets"].tolist(), test["predictions"].tolist(), conf.tolist()))]
     else:
-        header = ["index", "abs_error"]
+        # abs_error in the scaled units the model trains in; abs_error_series in the series' own units
+        # (the forecast table's), which the comparison's paired test reports
+        header = ["index", "abs_error", "abs_error_series"]
         err = (test["outputs"] - test["targets"]).abs().mean(1)
-        body = [[i, f"{e:.6f}"] for i, e in enumerate(err.tolist())]
+        std = float(bundle.extras["scaler"][1]) if "scaler" in bundle.extras else 1.0
+        body = [[i, f"{e:.6f}", f"{e * std:.6g}"] for i, e in enumerate(err.tolist())]
     atomic_write_text(run_dir / "predictions.csv", csv_text(header, body))
 
 
