@@ -102,6 +102,10 @@ def test_sweep_runs_the_grid_and_skips_pairs_without_the_key(tmp_path):
     cfg16 = json.loads((out / by[("rnn", "16")]["run_dir"] / "config.json").read_text())
     assert cfg16["data"]["options"]["seq_len"] == 16 and cfg16["data"]["input_shape"] == [16, 1]
     assert (out / "sweep_seq_len.png").exists()
+    # every swept value in the results table (csv, md and so the page), not only the last
+    table = list(csv.DictReader(open(out / "comparison.csv")))
+    assert {("rnn", "8"), ("rnn", "16")} <= {(r["Model"], r["Seq_len"]) for r in table}
+    assert "A row per seq_len value" in (out / "comparison.md").read_text()
 
 
 @pytest.mark.slow

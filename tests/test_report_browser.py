@@ -143,3 +143,59 @@ def test_file_url_and_embedded_images(site, browser, tmp_path):
             assert not errors, errors
         finally:
             page.close()
+
+
+@pytest.fixture(scope="module")
+def real_comparison(tmp_path_factory):
+    """A real (tiny) comparison with a sweep, built by `archbench compare`, served on 127.0.0.1."""
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("real")
+    res = subprocess.run([sys.executable, "-m", "archbench", "compare", "rnn", "gru", "--data", "seq-sum",
+                          "--sweep", "seq_len=8,16", "--set", "n_samples=300", "--epochs", "1", "--threads", "1",
+                          "--progress", "none", "--out", str(root / "cmp")], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("width", [1280, 900])
+def test_real_comparison_page_reads_cleanly(real_comparison, browser, width):
+    root, base = real_comparison
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        page.goto(f"{base}/cmp/report.html", wait_until="load")
+        # no heading twice (section headings against the Markdown's own titles)
+        headings = [h.strip() for h in page.eval_on_selector_all("h2, h3", "els => els.map(e => e.innerText)")]
+        assert "Which differences are real" not in headings
+        assert headings.count("When to use each architecture") == 1 and headings.count("Significance") == 1
+        # the results table: whole epochs, and a row for every swept value
+        table = page.locator("#results table.sortable")
+        header = table.locator("thead th").all_inner_texts()
+        rows = [r.locator("td").all_inner_texts() for r in table.locator("tbody tr").all()]
+        epochs = header.index("Epochs")
+        assert all(r[epochs] == "1" for r in rows), [r[epochs] for r in rows]
+        sweep = header.index("Seq_len")
+        assert {(r[1], r[sweep]) for r in rows} == {("rnn", "8"), ("rnn", "16"), ("gru", "8"), ("gru", "16")}
+        when = page.locator("#when-to-use-each-architecture tbody tr").all_inner_texts()
+        assert len(when) == 2 and not any("–" in r for r in when)  # only the compared architectures
+        # the label columns stay in view when the table scrolls sideways
+        wrap = table.locator("xpath=..")
+        if width == 900:  # 15 columns do not fit: the table scrolls
+            assert wrap.evaluate("w => w.scrollWidth > w.clientWidth + 100")
+        wrap.evaluate("w => { w.scrollLeft = w.scrollWidth; }")
+        left = wrap.evaluate("w => w.getBoundingClientRect().left")
+        cells = table.locator("tbody tr").first.locator("td")
+        data_left = cells.nth(0).evaluate("c => c.getBoundingClientRect().left")
+        model_box = cells.nth(1).evaluate("c => [c.getBoundingClientRect().left, c.getBoundingClientRect().right]")
+        assert abs(data_left - left) < 2 and model_box[0] >= data_left
+        assert cells.nth(1).is_visible()
+    finally:
+        page.close()

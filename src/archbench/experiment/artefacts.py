@@ -30,7 +30,8 @@ def measure_run_costs(trainer: Trainer, bundle: DataBundle, rt: Runtime, weights
         print(f"warning: cost measurement failed ({type(e).__name__}: {e})", file=sys.stderr)
         return {"weights_mb": round(weights.stat().st_size / 1e6, 4)}
     return {k: costs[k] for k in ("flops_per_sample", "latency_ms_b1", "throughput_samples_s", "weights_mb",
-                                  "peak_rss_mb", "peak_cuda_mb") if k in costs}
+                                  "peak_rss_mb", "peak_cuda_mb", "timing_threads", "timing_cpu_share",
+                                  "timing_disturbed") if k in costs}
 
 
 def write_layer_summary(model: torch.nn.Module, bundle: DataBundle, run_dir: Path) -> None:
@@ -63,9 +64,12 @@ def write_predictions(run_dir: Path, test: Dict[str, Any], bundle: DataBundle) -
         body = [[i, t, p, f"{c:.6f}"] for i, (t, p, c) in
                 enumerate(zip(test["targets"].tolist(), test["predictions"].tolist(), conf.tolist()))]
     else:
-        header = ["index", "abs_error"]
+        # abs_error in the scaled units the model trains in; abs_error_series in the series' own units
+        # (the forecast table's), which the comparison's paired test reports
+        header = ["index", "abs_error", "abs_error_series"]
         err = (test["outputs"] - test["targets"]).abs().mean(1)
-        body = [[i, f"{e:.6f}"] for i, e in enumerate(err.tolist())]
+        std = float(bundle.extras["scaler"][1]) if "scaler" in bundle.extras else 1.0
+        body = [[i, f"{e:.6f}", f"{e * std:.6g}"] for i, e in enumerate(err.tolist())]
     atomic_write_text(run_dir / "predictions.csv", csv_text(header, body))
 
 

@@ -48,6 +48,9 @@ COLUMNS = [  # (metric key, column title, format, scale)
     ("test_mae", "Test MAE", "{:.4f}", 1),
     ("test_rmse", "Test RMSE", "{:.4f}", 1),
     ("test_r2", "Test R²", "{:.3f}", 1),
+    # forecasts: the baselines every model must beat, on the same test windows (series units)
+    ("naive_mae", "Naive MAE", "{:.4f}", 1),
+    ("seasonal_naive_mae", "Seasonal-naive MAE", "{:.4f}", 1),
     ("epochs_run", "Epochs", "{:.3g}", 1),  # whole epochs print whole ("2", not "2.0"); a mean over seeds "2.5"
     ("train_seconds", "Train s", "{:.1f}", 1),
     ("samples_per_s", "Samples/s", "{:,.0f}", 1),
@@ -102,6 +105,9 @@ def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
     final = [r for r in rows if draws or plan.sweep_key is None or r[plan.sweep_key] == plan.sweep_values[-1]]
     summary = summarise(final, ["data", "model"])
     header, body = table(summary, ["data", "model"])
+    if plan.sweep_key and not draws:  # every swept value in the table, not only the last
+        lead = ["data", "model", plan.sweep_key]
+        header, body = table(summarise(rows, lead), lead)
     seeds = ", ".join(map(str, plan.seeds))
     note = f"Budget: {budget_text(plan.budget)}. Seeds: {seeds} ({len(plan.seeds)} run(s) per model; mean ± std)."
     if draws:
@@ -111,7 +117,9 @@ def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
                 f"({len(plan.seeds) * len(plan.sweep_values)} run(s) per model; mean ± std over them). "
                 "The sweep figure shows each draw.")
     elif plan.sweep_key:
-        note += f" Table at {plan.sweep_key}={plan.sweep_values[-1]}; the sweep figure shows every value."
+        note += (f" A row per {plan.sweep_key} value; the significance tests, ranks and cost figures are at "
+                 f"{plan.sweep_key}={plan.sweep_values[-1]}.")
+    note += timing_note(final)
     if diverged:
         note += " Diverged (non-finite training loss; in results.csv, not in this table): " + "; ".join(
             f"{r['model']} on {r['data']} seed {r['seed']}" for r in diverged) + "."
@@ -132,6 +140,20 @@ def write_outputs(out: Path, rows: List[Dict[str, Any]], plan: Plan) -> None:
     write_json(out / "figures.json", figures)
 
     build_report(out)
+
+
+def timing_note(rows: List[Dict[str, Any]]) -> str:
+    """The thread count latency and inference/s were timed with, and which runs were timed while
+    the machine was busy (models/cost.py); "" when no run measured them."""
+    threads = sorted({int(r["timing_threads"]) for r in rows if r.get("timing_threads")})
+    if not threads:
+        return ""
+    busy = [f"{r['model']} (seed {r.get('seed', 0)}, CPU share {r.get('timing_cpu_share', 0):.0%})"
+            for r in rows if r.get("timing_disturbed") in (True, "True", "true")]
+    text = f" Latency and inference/s: medians of repeated calls with {'/'.join(map(str, threads))} thread(s)."
+    if busy:
+        return text + f" Timed while the machine was busy (they waited for a core), so slower than the model: {', '.join(busy)}."
+    return text + " No run was disturbed while timed."
 
 
 def significance(out: Path, rows: List[Dict[str, Any]]) -> Dict[str, Any]:
@@ -171,22 +193,26 @@ def significance(out: Path, rows: List[Dict[str, Any]]) -> Dict[str, Any]:
 def paired_errors(out: Path, rows: List[Dict[str, Any]]) -> Dict[str, str]:
     """Forecasts: each model's per-window absolute errors against the lowest-MAE model's (seed 0 of each)."""
 
-    errs = {}
+    errs, series = {}, True
     for r in rows:
         if r["model"] not in errs:
-            e = np.genfromtxt(out / r["run_dir"] / "predictions.csv", delimiter=",", skip_header=1)
-            errs[r["model"]] = e[:, 1]
+            e = np.genfromtxt(out / r["run_dir"] / "predictions.csv", delimiter=",", skip_header=1, ndmin=2)
+            # the series' units (as the table) where the run wrote them; older runs only have scaled errors
+            series = series and e.shape[1] > 2
+            errs[r["model"]] = e
     if len(errs) < 2:
         return {}
+    errs = {m: e[:, 2] if series else e[:, 1] for m, e in errs.items()}
+    units = "series units, as the table" if series else "scaled units"
     best = min(errs, key=lambda m: errs[m].mean())
-    res = {best: f"{best}: lowest mean absolute error ({errs[best].mean():.4f}, scaled units)"}
+    res = {best: f"{best}: lowest mean absolute error ({errs[best].mean():.4g}, {units})"}
     for m, e in errs.items():
         if m == best:
             continue
         d = e - errs[best]
         p = 1.0 if not np.any(d) else float(wilcoxon(e, errs[best]).pvalue)
         verdict = "significant" if p < 0.05 else "not significant"
-        res[m] = f"{m} vs {best}: {d.mean():+.4f} mean absolute error, {verdict} (Wilcoxon p={p:.3g})"
+        res[m] = f"{m} vs {best}: {d.mean():+.4g} mean absolute error, {verdict} (Wilcoxon p={p:.3g})"
     return res
 
 
@@ -207,12 +233,23 @@ def when_to_use(summary: List[Dict[str, Any]]) -> str:
     measured: Dict[str, List[str]] = {}
     for s in summary:
         if "test_accuracy" in s:
-            measured.setdefault(s["model"], []).append(
-                f"{100 * s['test_accuracy']:.1f}% on {s['data']} in {s.get('train_seconds', 0):.0f}s, "
-                f"{s.get('params', 0):,.0f} params")
+            score = f"{100 * s['test_accuracy']:.1f}%"
+        elif "test_mae" in s:
+            score = f"MAE {s['test_mae']:.4f}"
+        else:
+            continue
+        measured.setdefault(s["model"], []).append(
+            f"{score} on {s['data']} in {s.get('train_seconds', 0):.0f}s, {s.get('params', 0):,.0f} params")
     lines = ["# When to use each architecture\n",
              "| Architecture | Best for | Pros | Cons | Measured here |", "|---|---|---|---|---|"]
+    # only the architectures this comparison ran: rows of "–" for the others said nothing
     for name, best, pros, cons in WHEN_TO_USE:
-        lines.append(f"| **{name}** | {best} | {pros} | {cons} | {'; '.join(measured.get(name, [])) or '–'} |")
+        if name in measured:
+            lines.append(f"| **{name}** | {best} | {pros} | {cons} | {'; '.join(measured[name])} |")
+    others = [name for name, *_ in WHEN_TO_USE if name not in measured]
+    if len(lines) == 3:
+        lines = lines[:1]
+    if others:
+        lines.append(f"\nNot in this comparison: {', '.join(others)} (`archbench models -v` describes each).")
     lines += baseline_verdicts(summary)  # says so plainly when gradient boosting or bag-of-words wins
     return "\n".join(lines) + "\n"

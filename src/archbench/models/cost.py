@@ -23,7 +23,7 @@ import os
 import statistics
 import time
 import warnings
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -122,19 +122,47 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _median_seconds(model: nn.Module, x: Inputs, repeats: int, warmup: int) -> float:
+def timed_calls(model: nn.Module, x: Inputs, repeats: int, warmup: int) -> Tuple[float, float]:
+    """(median seconds of one call, this process's CPU time / (wall time x threads) over the calls).
+
+    On a busy machine the second falls well below 1: the calls waited for a core, and their wall
+    times measure the machine's load as much as the model (a loaded 2-core machine once gave a
+    100x slower training figure with the default thread count than with one thread)."""
     device = model_device(model, (x[0] if isinstance(x, (tuple, list)) else x).device)
     times = []
     with eval_mode(model), torch.inference_mode():
         for _ in range(warmup):
             call_model(model, x)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
         for _ in range(max(1, repeats)):
             _sync(device)
             t0 = time.perf_counter()
             call_model(model, x)
             _sync(device)
             times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    share = cpu / max(wall * torch.get_num_threads(), 1e-12)
+    return statistics.median(times), share
+
+
+def _median_seconds(model: nn.Module, x: Inputs, repeats: int, warmup: int) -> float:
+    return timed_calls(model, x, repeats, warmup)[0]
+
+
+@contextlib.contextmanager
+def fixed_threads(threads: Optional[int]):
+    """torch's intra-op thread count set to ``threads`` for the block (None: leave it), then restored."""
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(int(threads))
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+# below this CPU share the timed calls spent a fifth or more of their time waiting for a core
+DISTURBED_BELOW = 0.8
 
 
 def inference_latency_ms(model: nn.Module, example_input: Inputs, repeats: int = 50, warmup: int = 5) -> float:
@@ -172,20 +200,30 @@ def file_size_mb(path: Union[str, os.PathLike]) -> float:
 
 
 def measure_costs(model: nn.Module, example_batch: Inputs, weights_path=None,
-                  latency_repeats: int = 50, throughput_repeats: int = 5) -> Dict[str, Any]:
+                  latency_repeats: int = 50, throughput_repeats: int = 5, threads: Optional[int] = 1) -> Dict[str, Any]:
     """Everything above for one model, as a JSON-able dict.
 
     ``example_batch`` is a real batch of model input (its first sample gives FLOPs and latency,
-    the whole batch gives throughput, so pass a large one).
+    the whole batch gives throughput, so pass a large one). Latency and throughput are medians of
+    repeated calls with ``threads`` intra-op threads (default 1: the same on any machine, and not
+    slowed by another program's threads; None keeps the current count); ``timing_disturbed`` says
+    whether those calls waited for a core (their CPU share below DISTURBED_BELOW, CPU only).
     """
     x = prepare_input(model, example_batch)
     first = x[0] if isinstance(x, (tuple, list)) else x
+    with fixed_threads(threads) as used:
+        one, share_one = timed_calls(model, prepare_input(model, x, batch=1), latency_repeats, 5)
+        many, share_many = timed_calls(model, x, throughput_repeats, 1)
+    share = min(share_one, share_many)
     costs = {
         "params": count_parameters(model),
         "flops_per_sample": forward_flops(model, x),
-        "latency_ms_b1": inference_latency_ms(model, x, repeats=latency_repeats),
-        "throughput_samples_s": inference_throughput(model, x, repeats=throughput_repeats),
+        "latency_ms_b1": 1000.0 * one,
+        "throughput_samples_s": _batch_size(x) / max(many, 1e-12),
         "throughput_batch_size": _batch_size(x),
+        "timing_threads": used, "timing_repeats": [latency_repeats, throughput_repeats],
+        "timing_cpu_share": round(share, 3),
+        "timing_disturbed": bool(share < DISTURBED_BELOW) if first.device.type == "cpu" else None,
         "weights_mb": file_size_mb(weights_path) if weights_path is not None else None,
         "sample_shape": list(first.shape[1:]),
         "device": str(first.device),

@@ -41,7 +41,7 @@ from .html_style import CSS, JS
 _RUN_FILES = {"metrics.json", "config.json", "history.csv", "classification_report.json",
               "classification_report.txt", "summary.md", "predictions.csv"}
 _COMPARISON_FILES = {"comparison.csv", "comparison.md", "significance.md", "significance.json",
-                     "when_to_use.md", "comparison.json"}
+                     "when_to_use.md", "comparison.json", "results.csv"}
 
 
 # ----------------------------------------------------------------------------- public API

@@ -24,6 +24,7 @@ from .html_markup import (
     url,
 )
 from .predictions import predictions_section
+from .raw_results import raw_results_section
 
 REPORT = "report.html"
 
@@ -277,6 +278,12 @@ def _details(summary: str, body: str, open_: bool = False) -> str:
     return f'<details{" open" if open_ else ""}><summary>{esc(summary)}</summary>{body}</details>'
 
 
+def _drop_title(md: str) -> str:
+    """The Markdown without its leading "# title" line: the page's section heading already says it."""
+    lines = md.lstrip().splitlines()
+    return "\n".join(lines[1:]) if lines and lines[0].startswith("# ") else md
+
+
 def _comparison_sections(d: Path, meta: Dict[str, Any], page: _Page, embed: bool, active: set, build) -> None:
     """``build(run_dir, embed=, up=, active=)`` writes each listed run's own page (html._build)."""
     csv_text, md_text = _text(d / "comparison.csv"), _text(d / "comparison.md")
@@ -292,15 +299,17 @@ def _comparison_sections(d: Path, meta: Dict[str, Any], page: _Page, embed: bool
 
     sig_md = _text(d / "significance.md")
     if sig_md and sig_md.strip():
-        page.add("Significance", markdown_to_html(sig_md))
+        page.add("Significance", markdown_to_html(_drop_title(sig_md)))
     elif (d / "significance.json").exists():
         page.add("Significance", sentences_to_html(_json(d / "significance.json"))
                  or '<p class="note">significance.json could not be read.</p>')
     when = _text(d / "when_to_use.md")
     if when and when.strip():
-        page.add("When to use each architecture", markdown_to_html(when))
+        page.add("When to use each architecture", markdown_to_html(_drop_title(when)))
     page.add("Figures", _figures(d, embed))
     page.add("Runs", _runs(d, str(meta.get("title") or d.resolve().name), embed, active, build))
+    raw, n_cols = raw_results_section(d)
+    page.add("Raw results", _details(f"Every run, every metric ({n_cols} columns)", raw) if n_cols else raw)
 
 
 def _runs(d: Path, title: str, embed: bool, active: set, build) -> str:

@@ -68,6 +68,12 @@ table.data thead th { background: var(--head); font-weight: 600; color: #39414f;
 table.data tbody tr:last-child td, table.data tbody tr:last-child th { border-bottom: 0; }
 table.data tbody tr:hover { background: #fafbfd; }
 table.sortable thead th { cursor: pointer; user-select: none; }
+/* the label columns (data, model) stay in view while a wide results table scrolls sideways;
+   the second's offset is the first's width, set by the script below */
+table.sortable th:first-child, table.sortable td:first-child,
+table.sortable th:nth-child(2), table.sortable td:nth-child(2) { position: sticky; left: 0; z-index: 1; background: var(--card); }
+table.sortable th:nth-child(2), table.sortable td:nth-child(2) { left: var(--sticky-2, 0); box-shadow: 1px 0 0 var(--line); }
+table.sortable thead th:first-child, table.sortable thead th:nth-child(2) { z-index: 2; background: var(--head); }
 table.sortable thead th::after { content: "\2195"; color: var(--faint); font-size: .8em; margin-left: .35em; }
 table.sortable thead th[aria-sort="ascending"]::after { content: "\2191"; color: var(--accent); }
 table.sortable thead th[aria-sort="descending"]::after { content: "\2193"; color: var(--accent); }
@@ -126,6 +132,7 @@ JS = r"""
   }
   document.querySelectorAll("table.sortable").forEach(function (table) {
     var heads = table.tHead ? table.tHead.rows[0].cells : [];
+    if (heads.length > 1) { table.style.setProperty("--sticky-2", heads[0].getBoundingClientRect().width + "px"); }
     Array.prototype.forEach.call(heads, function (th, col) {
       th.tabIndex = 0;
       function sort() {
