@@ -15,7 +15,8 @@ from pathlib import Path
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # before ray is imported: bind 127.0.0.1
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-from archbench.experiment.compare import Plan, compare
+from archbench.experiment.compare import compare
+from archbench.experiment.plan import Plan
 
 SETTINGS = {"threads": 1, "precision": "fp32", "batch_size": 64}
 

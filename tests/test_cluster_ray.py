@@ -13,7 +13,8 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from archbench.experiment.compare import Plan, compare
+from archbench.experiment.compare import compare
+from archbench.experiment.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {"threads": 1, "precision": "fp32", "batch_size": 64}

@@ -4,7 +4,7 @@ import time
 import torch
 import torch.nn as nn
 
-from archbench.experiment.compare import timing_note
+from archbench.experiment.compare_tables import timing_note
 from archbench.models.cost import DISTURBED_BELOW, fixed_threads, measure_costs, timed_calls
 
 

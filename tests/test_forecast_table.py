@@ -1,5 +1,5 @@
 """Forecast comparisons: significance in the series' units (as the table), naive baselines in the table."""
-from archbench.experiment.compare import paired_errors, summarise, table
+from archbench.experiment.compare_tables import paired_errors, summarise, table
 
 
 def write(d, name, errs, series=True):
