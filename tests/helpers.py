@@ -4,12 +4,29 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 TIMING = {"seconds", "eval_seconds", "samples_per_s", "elapsed"}
+# a comparison row's measured costs: they differ between two runs of the same training
+ROW_TIMING = {"train_seconds", "samples_per_s", "latency_ms_b1", "throughput_samples_s", "peak_rss_mb",
+              "timing_cpu_share", "timing_disturbed", "run_dir"}
 
 
 def strip_timing(history):
     return [{k: v for k, v in row.items() if k not in TIMING} for row in history]
+
+
+def strip_row_timing(rows):
+    return [{k: v for k, v in row.items() if k not in ROW_TIMING} for row in rows]
+
+
+def wait_until_stopped(proc, timeout=120):
+    """Wait until ``proc`` has stopped itself (ARCHBENCH_FAULT=stop:...): alive, holding what it holds."""
+    end = time.monotonic() + timeout
+    while Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "T":
+        assert proc.poll() is None, f"it ended (rc {proc.returncode}) before its planned stop"
+        assert time.monotonic() < end, "it never reached its planned stop"
+        time.sleep(0.05)
 
 
 def run_cli(*args, cwd=None, timeout=300, env=None):

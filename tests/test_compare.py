@@ -148,7 +148,7 @@ def test_a_sweep_over_data_seed_averages_the_table_over_the_draws(tmp_path):
 def test_resume_keeps_finished_runs_and_continues_interrupted_ones(tmp_path):
     """A comparison stopped part-way goes on with --resume: the finished run is not trained again, the
     interrupted one continues from its checkpoint, and the table equals an uninterrupted comparison's."""
-    from helpers import strip_timing
+    from helpers import strip_row_timing, strip_timing
 
     from archbench import TrainConfig, train_model
     from archbench.experiment.compare import compare
@@ -176,9 +176,7 @@ def test_resume_keeps_finished_runs_and_continues_interrupted_ones(tmp_path):
     assert any("mlp on digits (seed 0) kept" in s for s in said), said
     assert any("(seed 1) ... continuing the interrupted run" in s for s in said), said
     assert (out / "runs/digits/mlp-s0/model.safetensors").stat().st_mtime_ns == kept_weights
-    timing = {"train_seconds", "samples_per_s", "latency_ms_b1", "throughput_samples_s", "peak_rss_mb", "run_dir"}
-    assert [{k: v for k, v in r.items() if k not in timing} for r in rows] == \
-        [{k: v for k, v in r.items() if k not in timing} for r in ref]
+    assert strip_row_timing(rows) == strip_row_timing(ref)
     for seed in (0, 1):
         hist = [list(csv.DictReader(open(d / f"runs/digits/mlp-s{seed}/history.csv"))) for d in (tmp_path / "ref", out)]
         assert strip_timing(hist[0]) == strip_timing(hist[1])

@@ -9,11 +9,10 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from helpers import run_cli, wait_until_stopped
 
 TINY_SEQ = ["--data", "seq-sum", "--set", "n_samples=240", "--set", "seq_len=12"]
 # (name, train args, precision, kill plan): each plan entry kills one process of a chain of resumes;
@@ -85,21 +84,19 @@ def test_killed_and_resumed_equals_uninterrupted(tmp_path, name, args, precision
 
 def test_second_writer_is_refused_and_dead_lock_is_taken_over(tmp_path):
     out = tmp_path / "X"
-    env = {**os.environ, "ARCHBENCH_FAULT": "kill:step=25"}  # mlp on digits: about 20 steps an epoch, so in epoch 2
+    env = {**os.environ, "ARCHBENCH_FAULT": "stop:step=25"}  # mlp on digits: about 20 steps an epoch, so in epoch 2
     slow = subprocess.Popen([sys.executable, "-m", "archbench", "train", "mlp", "--data", "digits", "--epochs", "3",
                              *COMMON, "--out", str(out)], stderr=subprocess.PIPE, text=True, env=env)
-    t = time.time()
-    while not (out / ".archbench.lock").exists() or not (out / ".archbench.lock").read_text():
-        assert time.time() - t < 120 and slow.poll() is None, "the first run never took its lock"
-        time.sleep(0.05)
+    wait_until_stopped(slow)  # the first run holds its lock, alive, for as long as the test needs
     r = run_cli("train", "cnn", "--data", "digits", "--epochs", "1", *COMMON, "--out", out)
     holder = json.loads((out / ".archbench.lock").read_text())
-    slow.wait(timeout=300)
+    slow.kill()  # it dies with its lock held: the lock is now stale
+    slow.wait(timeout=60)
     assert r.returncode == 1
     assert "being written by another archbench process" in r.stderr and f"pid {holder['pid']}" in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert holder["pid"] == slow.pid and holder["host"]
-    assert slow.returncode == -9  # killed by the fault hook with its lock held: the lock is now stale
+    assert slow.returncode == -9
     r = run_cli("train", "--resume", out, *COMMON[2:])  # a dead holder's lock is taken over
     assert r.returncode == 0, r.stderr
     assert json.loads((out / "metrics.json").read_text())["model"] == "mlp"

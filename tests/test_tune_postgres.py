@@ -55,7 +55,7 @@ def postgres():
 
 def test_two_postgres_workers_one_killed(postgres, tmp_path):
     a = worker(postgres, tmp_path / "a")
-    b = worker(postgres, tmp_path / "b", "--worker")
+    b = worker(postgres, tmp_path / "b", "--worker", fault="stop:step=3")
     storage = optuna.storages.RDBStorage(postgres.replace("postgresql://", "postgresql+psycopg://"))
 
     def b_running(pid):

@@ -5,10 +5,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from helpers import wait_until_stopped
 
 optuna = pytest.importorskip("optuna")
 
@@ -18,20 +18,17 @@ COMMON = ["tune", "mlp", "--data", "digits", "--trials", str(TRIALS), "--epochs"
           "--precision", "fp32", "--batch-size", "64", "--study", "shared"]
 
 
-def worker(storage: str, out: Path, *extra: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYTHONUNBUFFERED": "1"}
+def worker(storage: str, out: Path, *extra: str, fault: str = "") -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYTHONUNBUFFERED": "1", "ARCHBENCH_FAULT": fault}
     return subprocess.Popen([sys.executable, "-m", "archbench", *COMMON, "--storage", storage, "--out", str(out),
                              *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def kill_mid_trial(victim: subprocess.Popen, running, timeout: float = 120) -> None:
-    """SIGKILL ``victim`` once running() says it holds a RUNNING trial (not a timer: a real trial)."""
-    end = time.monotonic() + timeout
-    while not running(victim.pid):
-        assert victim.poll() is None, victim.stdout.read()
-        assert time.monotonic() < end, "the worker never started a trial"
-        time.sleep(0.1)
-    time.sleep(0.5)  # inside the training, past the reservation
+def kill_mid_trial(victim: subprocess.Popen, running) -> None:
+    """SIGKILL ``victim`` while it holds a RUNNING trial: started with fault="stop:step=3", it stops
+    itself inside its first trial's training, so the kill lands there on any machine (not a timer)."""
+    wait_until_stopped(victim)
+    assert running(victim.pid), "the stopped worker holds no running trial"
     victim.send_signal(signal.SIGKILL)
     victim.wait()
 
@@ -53,7 +50,7 @@ def check_study(study) -> None:
 def test_two_journal_workers_one_killed(tmp_path):
     journal = tmp_path / "study.journal"
     a = worker(f"journal:{journal}", tmp_path / "a")
-    b = worker(f"journal:{journal}", tmp_path / "b", "--worker")
+    b = worker(f"journal:{journal}", tmp_path / "b", "--worker", fault="stop:step=3")
 
     def b_running(pid):
         for f in (tmp_path / "study.journal.owners").glob("trial-*.json"):

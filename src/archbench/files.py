@@ -163,6 +163,8 @@ class file_lock:
 #
 # ARCHBENCH_FAULT="kind:point=K[,kind:point=K...]" makes a failure happen at the same place every time:
 #   kill:step=K              SIGKILL just after the K-th optimiser step of this process (1-based)
+#   stop:step=K              SIGSTOP there: the process stays alive, holding its lock, until a signal
+#                            (a test's stand-in for a run that is slow at the moment another one starts)
 #   nan:step=K               the K-th step's loss becomes NaN (the loop's non-finite check must stop it)
 #   kill:checkpoint_write=K  SIGKILL inside the K-th checkpoint write: temp file half written, not renamed
 #   kill:write=K             the same inside the K-th file write of any kind
@@ -172,7 +174,7 @@ class file_lock:
 
 _FAULTS: Optional[Dict[tuple, int]] = None
 _COUNTS: Dict[str, int] = {"step": 0, "write": 0, "checkpoint_write": 0}
-FAULT_KINDS = ("kill", "nan", "enospc", "erofs")
+FAULT_KINDS = ("kill", "stop", "nan", "enospc", "erofs")
 FAULT_POINTS = ("step", "write", "checkpoint_write")
 
 
@@ -216,6 +218,10 @@ def fault_step() -> Optional[str]:
     kind = plan.get(("step", _COUNTS["step"]))
     if kind == "kill":
         _kill()
+    if kind == "stop":
+        sys.stderr.flush()
+        os.kill(os.getpid(), signal.SIGSTOP)
+        return None
     return kind
 
 

@@ -37,11 +37,13 @@ from .train.checkpoint import load_model
 from .train.loop import CHECKPOINT
 
 FORMAT = 1  # the layout version written into archbench.json; 0 = written before the field existed
+FINISHED_MARKER = "metrics.json"  # a run writes it after its model, history and predictions (only figures.json
+# and report.html, which `archbench report` can rebuild, come after it)
 
 
 def run_state(run_dir: Path) -> Optional[str]:
     """"finished" (it wrote metrics.json), "interrupted" (a checkpoint and no metrics) or None."""
-    if (Path(run_dir) / "metrics.json").is_file():
+    if (Path(run_dir) / FINISHED_MARKER).is_file():
         return "finished"
     return "interrupted" if (Path(run_dir) / CHECKPOINT).is_file() else None
 

@@ -28,7 +28,8 @@ import torch
 
 from ..config import TrainConfig
 from ..errors import UsageError
-from ..files import atomic_write_bytes
+from ..files import LOCK_NAME, atomic_write_bytes
+from ..rundir import FINISHED_MARKER
 from .run import train
 
 INSTALL = "--cluster ray needs Ray: pip install 'archbench[cluster]'"
@@ -45,14 +46,19 @@ def import_ray():
 
 
 def pack_dir(folder: Path) -> Dict[str, bytes]:
-    """Every file under ``folder`` -> {relative posix path: bytes}."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """Every file under ``folder`` but its lock -> {relative posix path: bytes}."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != LOCK_NAME}
 
 
 def unpack_dir(folder: Path, files: Dict[str, bytes]) -> None:
-    """Write ``files`` (from pack_dir) under ``folder``, each atomically; refuses paths leaving it."""
+    """Write ``files`` (from pack_dir) under ``folder``, each atomically; refuses paths leaving it.
+
+    metrics.json goes last: it is what makes a run directory "finished" (rundir.run_state), so a
+    driver killed part-way leaves an interrupted run that --resume sends again, never a finished one
+    without its predictions."""
     root = folder.resolve()
-    for rel, data in files.items():
+    for rel, data in sorted(files.items(), key=lambda kv: kv[0] == FINISHED_MARKER):
         dest = (root / rel).resolve()
         if root not in dest.parents:
             raise UsageError(f"a cluster task returned a file outside its run directory: {rel!r}")
