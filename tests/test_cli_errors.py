@@ -4,7 +4,7 @@ import shutil
 import time
 
 import pytest
-from helpers import run_cli
+from helpers import cli, run_cli
 
 USAGE = [
     (["train", "nosuchmodel"], "unknown model 'nosuchmodel'"),
@@ -58,7 +58,7 @@ USAGE = [
 
 @pytest.mark.parametrize("args,needle", USAGE)
 def test_usage_errors_exit_2_with_one_line(args, needle, tmp_path):
-    res = run_cli(*args, "--out", tmp_path / "run") if args[0] == "train" else run_cli(*args)
+    res = cli(*args, "--out", tmp_path / "run") if args[0] == "train" else cli(*args)
     assert res.returncode == 2, (res.returncode, res.stderr)
     assert needle in res.stderr
     assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
@@ -90,9 +90,9 @@ def test_more_processes_than_gpus_is_a_usage_error(monkeypatch):
 
 def test_not_a_run_directory(tmp_path):
     for cmd in (["evaluate", tmp_path], ["train", "--resume", tmp_path], ["predict", tmp_path, "x.png"]):
-        res = run_cli(*cmd)
+        res = cli(*cmd)
         assert res.returncode == 1 and "not an archbench run" in res.stderr and "Traceback" not in res.stderr
-    res = run_cli("evaluate", tmp_path / "missing")
+    res = cli("evaluate", tmp_path / "missing")
     assert res.returncode == 1 and "not a directory" in res.stderr
 
 
@@ -100,9 +100,9 @@ def test_resume_keeps_the_runs_configuration_and_leaves_a_finished_run_alone(tmp
     run = tmp_path / "r"
     assert run_cli("train", "mlp", "--data", "digits", "--epochs", "1", "--progress", "none", "--out", run).returncode == 0
     before = (run / "metrics.json").read_text()
-    res = run_cli("train", "--resume", run, "--epochs", "4")  # was silently ignored: now says why not
+    res = cli("train", "--resume", run, "--epochs", "4")  # was silently ignored: now says why not
     assert res.returncode == 2 and "cannot change epochs" in res.stderr and len(res.stderr.strip().splitlines()) == 1
-    res = run_cli("train", "--resume", run, "--progress", "none", "--threads", "1")  # how to run may change
+    res = cli("train", "--resume", run, "--progress", "none", "--threads", "1")  # how to run may change
     assert res.returncode == 0 and "is finished (all 1 epochs)" in res.stderr
     assert (run / "metrics.json").read_text() == before
 
@@ -126,7 +126,7 @@ def test_failed_run_leaves_earlier_files_intact(tmp_path):
     ok = run_cli("train", "mlp", "--data", "digits", "--epochs", "1", "--threads", "1", "--progress", "none", "--out", out)
     assert ok.returncode == 0
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
-    bad = run_cli("train", "mlp", "--data", "digits", "--epochs", "-1", "--out", out)
+    bad = cli("train", "mlp", "--data", "digits", "--epochs", "-1", "--out", out)
     assert bad.returncode == 2
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert before == after
@@ -139,7 +139,7 @@ def test_help_is_fast_and_explains_every_command():
     for cmd in ("train", "evaluate", "predict", "compare", "fundamentals", "explain", "gradients", "summary",
                 "lr-find", "tune", "bench", "report", "models", "datasets"):
         assert cmd in res.stdout
-        sub = run_cli(cmd, "--help")
+        sub = cli(cmd, "--help")
         assert sub.returncode == 0 and "usage:" in sub.stdout
 
 
@@ -172,7 +172,7 @@ def test_out_never_writes_over_another_kind_of_directory(args, tmp_path):
     run.mkdir()
     (run / "archbench.json").write_text('{"type": "run", "title": "mlp on digits"}')
     (run / "report.html").write_text("the run's page")
-    res = run_cli(*args, "--out", run)
+    res = cli(*args, "--out", run)
     assert res.returncode == 2 and "already holds an archbench run directory" in res.stderr, res.stderr
     assert sorted(p.name for p in run.iterdir()) == ["archbench.json", "report.html"]
     assert (run / "report.html").read_text() == "the run's page"
@@ -181,9 +181,9 @@ def test_out_never_writes_over_another_kind_of_directory(args, tmp_path):
 def test_out_that_is_a_file_or_cannot_be_made(tmp_path):
     f = tmp_path / "a-file"
     f.write_text("x")
-    res = run_cli("fundamentals", "--out", f)
+    res = cli("fundamentals", "--out", f)
     assert res.returncode == 2 and "is a file, not a folder" in res.stderr
-    res = run_cli("fundamentals", "--out", f / "sub")
+    res = cli("fundamentals", "--out", f / "sub")
     assert res.returncode == 2 and "cannot create --out" in res.stderr and "Traceback" not in res.stderr
 
 
@@ -192,6 +192,6 @@ def test_a_new_run_never_replaces_an_interrupted_runs_checkpoint(tmp_path):
     run.mkdir()
     (run / "archbench.json").write_text('{"type": "run", "title": "mlp on digits"}')
     (run / "checkpoint.safetensors").write_bytes(b"the last good checkpoint")
-    res = run_cli("train", "mlp", "--epochs", "1", "--out", run)
+    res = cli("train", "mlp", "--epochs", "1", "--out", run)
     assert res.returncode == 2 and "--resume" in res.stderr and len(res.stderr.strip().splitlines()) == 1
     assert (run / "checkpoint.safetensors").read_bytes() == b"the last good checkpoint"

@@ -3,7 +3,7 @@ import json
 
 import pytest
 import torch
-from helpers import run_cli
+from helpers import cli
 
 pytest.importorskip("onnxruntime")
 
@@ -59,7 +59,7 @@ def digits_mlp(tmp_path_factory):
 
 
 def test_export_cli(digits_mlp, tmp_path):
-    res = run_cli("export", digits_mlp, "--output", tmp_path / "d.onnx")
+    res = cli("export", digits_mlp, "--output", tmp_path / "d.onnx")
     assert res.returncode == 0, res.stderr
     info = json.loads((tmp_path / "d.onnx.json").read_text())
     assert info["max_abs_diff_vs_torch"] < 1e-4 and info["input_shape"] == ["batch", 1, 8, 8]
@@ -80,7 +80,7 @@ def test_export_cli(digits_mlp, tmp_path):
 
 
 def test_export_errors(digits_mlp, tmp_path):
-    res = run_cli("export", tmp_path)
+    res = cli("export", tmp_path)
     assert res.returncode != 0 and "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 

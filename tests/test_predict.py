@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import run_cli
+from helpers import cli, run_cli
 from PIL import Image
 
 
@@ -17,7 +17,7 @@ def digits_run(tmp_path_factory):
 
 
 def test_evaluate_matches_metrics(digits_run):
-    res = run_cli("evaluate", digits_run, "--json", "--device", "cpu")
+    res = cli("evaluate", digits_run, "--json", "--device", "cpu")
     assert res.returncode == 0, res.stderr
     got = json.loads(res.stdout)
     want = json.loads((digits_run / "metrics.json").read_text())
@@ -33,7 +33,7 @@ def test_predict_images(digits_run, tmp_path):
         p = tmp_path / f"d{i}.png"
         Image.fromarray(np.clip(d.images[i] * 16, 0, 255).astype(np.uint8)).save(p)
         paths.append(p)
-    res = run_cli("predict", digits_run, *paths, "--json")
+    res = cli("predict", digits_run, *paths, "--json")
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
     # the files go through the same preprocessing as the data set: same predictions as in-process
@@ -55,9 +55,9 @@ def test_predict_images(digits_run, tmp_path):
 def test_predict_errors(digits_run, tmp_path):
     bad = tmp_path / "x.png"
     bad.write_text("not an image")
-    res = run_cli("predict", digits_run, bad)
+    res = cli("predict", digits_run, bad)
     assert res.returncode == 1 and "cannot read image" in res.stderr and "Traceback" not in res.stderr
-    res = run_cli("predict", digits_run, "--text", "great film")
+    res = cli("predict", digits_run, "--text", "great film")
     assert res.returncode == 2 and "text run" in res.stderr
 
 
@@ -82,7 +82,7 @@ def test_predict_text(tmp_path):
     assert (out / "vocab.json").exists()
     m = json.loads((out / "metrics.json").read_text())
     assert m["tokens_per_s"] > m["samples_per_s"] > 0  # reviews are longer than one token
-    res = run_cli("predict", out, "--text", "a wonderful film , great cast", "--text", "an awful boring mess", "--json")
+    res = cli("predict", out, "--text", "a wonderful film , great cast", "--text", "an awful boring mess", "--json")
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
     assert [r["label"] for r in rows] == ["positive", "negative"]
@@ -117,7 +117,7 @@ def test_damaged_json_in_a_run_is_one_line_and_loses_nothing(digits_run, tmp_pat
     # a finished run's resume reads archbench.json, config.json and metrics.json, not model.json
     commands = [["evaluate", run]] + ([] if file == "model.json" else [["train", "--resume", run]])
     for args in commands:
-        res = run_cli(*args)
+        res = cli(*args)
         assert res.returncode != 0 and needle in res.stderr, (args, res.stderr)
         assert "Traceback" not in res.stderr and "ARCHBENCH_DEBUG" not in res.stderr
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before

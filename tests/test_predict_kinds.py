@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from helpers import run_cli
+from helpers import cli
 
 
 def train(out, model, data, epochs=1, data_dir=None, **data_args):
@@ -42,16 +42,16 @@ def bow_run(text_dir, tmp_path_factory):
 def test_bow_predict_evaluate_explain_export(bow_run, tmp_path):
     texts = tmp_path / "t.txt"
     texts.write_text("a good cast\nan awful story\n", encoding="utf-8")
-    res = run_cli("predict", bow_run, "--text", "great and fine", "--text-file", texts, "--json")
+    res = cli("predict", bow_run, "--text", "great and fine", "--text-file", texts, "--json")
     assert res.returncode == 0, res.stderr
     assert [r["label"] for r in json.loads(res.stdout)] == ["positive", "positive", "negative"]
     # evaluate refits from the run's data and seed: the run's own test accuracy
-    res = run_cli("evaluate", bow_run, "--json")
+    res = cli("evaluate", bow_run, "--json")
     assert res.returncode == 0, res.stderr
     want = json.loads((bow_run / "metrics.json").read_text())["test_accuracy"]
     assert json.loads(res.stdout)["test_accuracy"] == pytest.approx(want, abs=1e-12)
     for cmd, words in (("explain", "baseline"), ("export", "not exportable")):
-        res = run_cli(cmd, bow_run)
+        res = cli(cmd, bow_run)
         assert res.returncode != 0 and words in res.stderr and "Traceback" not in res.stderr
         assert len(res.stderr.strip().splitlines()) == 1
 
@@ -62,7 +62,7 @@ def test_text_run_csv_column(text_dir, tmp_path):
     table = tmp_path / "in.csv"
     with open(table, "w", newline="") as f:
         csv.writer(f).writerows([["id", "review"], ["1", "a good film"], ["2", "awful, poor"]])
-    res = run_cli("predict", out, "--csv", table, "--column", "review", "--top", "2", "--format", "csv",
+    res = cli("predict", out, "--csv", table, "--column", "review", "--top", "2", "--format", "csv",
                   "--output", tmp_path / "p.csv")
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader(open(tmp_path / "p.csv")))
@@ -78,7 +78,7 @@ def test_text_run_csv_column(text_dir, tmp_path):
     with torch.inference_mode():
         p = load_model(out).eval()(x).softmax(1)
     assert [float(r["probability"]) for r in rows] == pytest.approx(p.max(1).values.tolist(), abs=1e-5)
-    res = run_cli("predict", out, "--csv", table, "--column", "nope")
+    res = cli("predict", out, "--csv", table, "--column", "nope")
     assert res.returncode != 0 and "no column 'nope'" in res.stderr and "Traceback" not in res.stderr
 
 
@@ -93,12 +93,12 @@ def test_image_folder(tmp_path):
     folder.mkdir(parents=True)
     for i in range(3):
         Image.fromarray(np.clip(d.images[i] * 16, 0, 255).astype(np.uint8)).save(folder / f"{i}.png")
-    res = run_cli("predict", out, tmp_path / "imgs", "--format", "json")
+    res = cli("predict", out, tmp_path / "imgs", "--format", "json")
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
     assert [r["input"].rsplit("/", 1)[-1] for r in rows] == ["0.png", "1.png", "2.png"]
     (tmp_path / "empty").mkdir()
-    res = run_cli("predict", out, tmp_path / "empty")  # a folder without images
+    res = cli("predict", out, tmp_path / "empty")  # a folder without images
     assert res.returncode != 0 and "no image files" in res.stderr
 
 
@@ -110,7 +110,7 @@ def test_sequence_rows(tmp_path):
     path = tmp_path / "s.csv"
     with open(path, "w", newline="") as f:
         csv.writer(f).writerows([[f"s{i}", *row] for i, row in enumerate(x.round(4))])
-    res = run_cli("predict", out, "--csv", path, "--json")
+    res = cli("predict", out, "--csv", path, "--json")
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
     assert [r["input"] for r in rows] == [f"s{i}" for i in range(6)]
@@ -120,7 +120,7 @@ def test_sequence_rows(tmp_path):
         p = load_model(out).eval()(torch.tensor(x.round(4), dtype=torch.float32)[..., None]).softmax(1)
     assert [r["probability"] for r in rows] == pytest.approx(p.max(1).values.tolist(), abs=1e-5)
     path.write_text("1,2,3," + ",".join(["0"] * 10) + "\n")  # 13 numbers: longer than the run's series
-    res = run_cli("predict", out, "--csv", path)
+    res = cli("predict", out, "--csv", path)
     assert res.returncode != 0 and "line 1" in res.stderr and "Traceback" not in res.stderr
 
 
@@ -131,7 +131,7 @@ def test_forecast_past_the_end(tmp_path):
     path.write_text("t,y\n" + "".join(f"{i},{v:.5f}\n" for i, v in zip(t, series)))
     out = tmp_path / "gru"
     train(out, "gru", f"csv:{path}:y", epochs=2, window=12, horizon=3)
-    res = run_cli("predict", out, "--format", "json")
+    res = cli("predict", out, "--format", "json")
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
     assert [r["step"] for r in rows] == [1, 2, 3] and all(r["after"] == "199" for r in rows)

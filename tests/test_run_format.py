@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from helpers import cli
 
 from archbench import evaluate_run, resume_run
 from archbench.errors import CheckpointError
@@ -35,7 +35,7 @@ def test_a_format0_run_still_evaluates_to_its_metrics(old_runs):
 def test_a_format0_run_still_reports(old_runs):
     run = old_runs / "run-finished"
     (run / "report.html").unlink(missing_ok=True)
-    proc = run_cli("report", run)
+    proc = cli("report", run)
     assert proc.returncode == 0, proc.stderr
     assert "mlp on digits" in (run / "report.html").read_text()
 
@@ -53,6 +53,6 @@ def test_a_newer_format_is_refused_in_one_line(old_runs, tmp_path):
     (run / "archbench.json").write_text(json.dumps({**held, "format": FORMAT + 1}))
     with pytest.raises(CheckpointError, match="newer than this archbench"):
         read_run_config(run)
-    proc = run_cli("evaluate", run)
+    proc = cli("evaluate", run)
     assert proc.returncode != 0
     assert proc.stderr.count("\n") == 1 and "format" in proc.stderr and "Traceback" not in proc.stderr

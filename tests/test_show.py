@@ -4,7 +4,7 @@ import math
 
 import pytest
 import torch
-from helpers import run_cli
+from helpers import cli
 
 from archbench import TrainConfig, train_model
 from archbench.data import load_data
@@ -62,11 +62,11 @@ def test_unknown_kind_and_no_examples_are_usage_errors():
 
 
 def test_show_command_writes_a_page(tmp_path):
-    r = run_cli("show", "seq-sum", "--set", "n_samples=100", "--examples", "4", "--out", tmp_path / "s")
+    r = cli("show", "seq-sum", "--set", "n_samples=100", "--examples", "4", "--out", tmp_path / "s")
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "s" / "archbench.json").read_text())["type"] == "show"
     assert PREVIEW_FILE in (tmp_path / "s" / "report.html").read_text()
-    bad = run_cli("show", "seq-sum", "--set", "bogus=1", "--out", tmp_path / "b")
+    bad = cli("show", "seq-sum", "--set", "bogus=1", "--out", tmp_path / "b")
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and "bogus" in bad.stderr
 
 
