@@ -112,3 +112,17 @@ def test_a_killed_driver_resumes_only_the_unfinished_runs(cluster, local, tmp_pa
     assert again.returncode == 0, again.stderr
     assert "mlp on digits (seed 0) kept from the earlier run" in again.stderr
     assert accuracies(tmp_path) == local
+
+
+def test_compare_tune_runs_each_study_on_the_cluster(cluster, tmp_path):
+    one = Plan(pairs=[("digits", "mlp")], seeds=[0], budget={"epochs": 1})
+    compare(one, dict(SETTINGS), tmp_path / "local", tune_trials=2, log=lambda s: None)
+    lines = []
+    compare(one, dict(SETTINGS), tmp_path / "ray", tune_trials=2, cluster="ray", log=lines.append)
+    assert any("tuning 1 model(s) on the cluster" in s for s in lines), lines
+    study = Path("tuning") / "digits" / "mlp"
+    read = lambda d: [{k: v for k, v in t.items() if k != "seconds"}
+                      for t in csv.DictReader((tmp_path / d / study / "trials.csv").open())]
+    trials = [read("local"), read("ray")]
+    assert len(trials[1]) == 2 and trials[0] == trials[1]  # the same proposals and scores, trial by trial
+    assert accuracies(tmp_path / "ray") == accuracies(tmp_path / "local")

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,37 @@ def test_compare_killed_then_resumed_equals_uninterrupted(tmp_path):
     for seed in (0, 1):
         a, b = (d / f"runs/digits/mlp-s{seed}/model.safetensors" for d in (ref, out))
         assert a.read_bytes() == b.read_bytes()
+
+
+def test_compare_with_two_jobs_killed_then_resumed_equals_uninterrupted(tmp_path):
+    """--jobs 2: the runs train in worker processes. Each worker stops itself (stop:step=30) in its second
+    run, so when the compare process is killed one run is finished and one half done, on any machine;
+    the workers die with it, and --resume keeps the finished runs and continues the other."""
+    import csv
+
+    import psutil
+
+    args = ["compare", "mlp", "--data", "digits", "--seeds", "0,1,2", "--budget", "epochs=2", "--jobs", "2",
+            "--threads", "1", "--precision", "fp32", "--set", "batch_size=128"]
+    ref, out = tmp_path / "ref", tmp_path / "cmp"
+    assert run_cli(*args, "--out", ref).returncode == 0
+    driver = subprocess.Popen([sys.executable, "-m", "archbench", *args, "--out", str(out)], stderr=subprocess.PIPE,
+                              text=True, env={**os.environ, "ARCHBENCH_FAULT": "stop:step=30"})  # 22 steps a run
+    end = time.monotonic() + 240
+    while not any(p.status() == psutil.STATUS_STOPPED for p in psutil.Process(driver.pid).children()):
+        assert driver.poll() is None and time.monotonic() < end, driver.stderr.read() if driver.poll() else "no stop"
+        time.sleep(0.1)
+    workers = psutil.Process(driver.pid).children()
+    driver.kill()
+    driver.wait()
+    psutil.wait_procs(workers, timeout=30)
+    assert not any(w.is_running() for w in workers), "a worker outlived the compare process"
+    assert not (out / "results.csv").exists()
+    done = [s for s in range(3) if (out / f"runs/digits/mlp-s{s}/metrics.json").exists()]
+    assert 1 <= len(done) <= 2
+    r = run_cli(*args, "--out", out, "--resume")
+    assert r.returncode == 0, r.stderr
+    assert all(f"(seed {s}) kept from the earlier run" in r.stderr for s in done), r.stderr
+    keep = ("data", "model", "seed", "test_accuracy", "test_loss", "best_epoch", "epochs_run", "best_val_loss")
+    rows = [[{k: row[k] for k in keep} for row in csv.DictReader(open(d / "results.csv"))] for d in (ref, out)]
+    assert rows[0] == rows[1] and len(rows[0]) == 3

@@ -15,9 +15,12 @@ keeps them and sends only the others again.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import multiprocessing as mp
 import os
+import signal
 import socket
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
@@ -31,6 +34,7 @@ from ..errors import UsageError
 from ..files import LOCK_NAME, atomic_write_bytes
 from ..rundir import FINISHED_MARKER
 from .run import train
+from .tune import tune
 
 INSTALL = "--cluster ray needs Ray: pip install 'archbench[cluster]'"
 MAX_RETRIES = 2                  # a run whose worker died is sent again, at most this often
@@ -88,6 +92,22 @@ def train_task(cfg_dict: Dict[str, Any], resume_files: Optional[Dict[str, bytes]
                 "threads": threads}
 
 
+def tune_task(model: str, data: str, base: Dict[str, Any], trials: int, files: Optional[Dict[str, bytes]],
+              out: Optional[str]) -> Dict[str, Any]:
+    """``compare --tune N`` for one (data, model) pair on a worker node: the study in a temporary folder
+    (or in ``out`` on a shared file system), resumed from ``files``. Returns {"best_params", "files", "host"}."""
+    torch.set_num_threads(int(base.get("threads") or 1))
+    if out is not None:
+        res = tune(TrainConfig(model=model, data=data), base, trials, Path(out), seed=0)
+        return {"best_params": dict(res["best_params"]), "files": None, "host": socket.gethostname()}
+    with tempfile.TemporaryDirectory(prefix="archbench-tune-") as tmp:
+        folder = Path(tmp) / "tune"
+        if files:
+            unpack_dir(folder, files)
+        res = tune(TrainConfig(model=model, data=data), base, trials, folder, seed=0)
+        return {"best_params": dict(res["best_params"]), "files": pack_dir(folder), "host": socket.gethostname()}
+
+
 def metrics_only(metrics: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in metrics.items() if not k.startswith("_")}
 
@@ -113,6 +133,28 @@ class RayFuture:
             unpack_dir(self.out_dir, got["files"])
         # the cost columns name where they were measured
         return {**got["metrics"], "host": got["host"], "threads": got["threads"]}
+
+
+class RayTuneFuture:
+    """``result()`` waits for a tuning task, commits its study folder and gives the best parameters."""
+
+    def __init__(self, ray, ref, out_dir: Path, shared_fs: bool):
+        self.ray, self.ref, self.out_dir, self.shared_fs = ray, ref, out_dir, shared_fs
+
+    def result(self) -> Dict[str, Any]:
+        from ray.exceptions import RayTaskError, WorkerCrashedError
+
+        try:
+            got = self.ray.get(self.ref)
+        except RayTaskError as e:
+            cause = e.cause if getattr(e, "cause", None) is not None else e
+            raise cause from None
+        except WorkerCrashedError:
+            raise UsageError(f"{self.out_dir}: its tuning worker died {MAX_RETRIES + 1} times; run again to "
+                             "continue the study") from None
+        if not self.shared_fs:
+            unpack_dir(self.out_dir, got["files"])
+        return got["best_params"]
 
 
 def fix_out(files: Dict[str, bytes], out_dir: Path) -> None:
@@ -146,6 +188,7 @@ class RayPool:
                                  f"{str(e).splitlines()[0][:200]}") from None
         self.gpus = float(ray.cluster_resources().get("GPU", 0))
         self.task = ray.remote(max_calls=1, max_retries=MAX_RETRIES)(train_task)
+        self.tune_task = ray.remote(max_calls=1, max_retries=MAX_RETRIES)(tune_task)
         self.submitted: List[Any] = []
 
     def submit(self, fn, cfg: TrainConfig, resume: Optional[Path] = None) -> RayFuture:
@@ -161,6 +204,17 @@ class RayPool:
         self.submitted.append(ref)
         return RayFuture(self.ray, ref, Path(cfg.out), self.shared_fs)
 
+    def submit_tune(self, model: str, data: str, base: Dict[str, Any], trials: int, out_dir: Path) -> RayTuneFuture:
+        """One pair's study as a task (a study is trained trial after trial, so one CPU, or one GPU)."""
+        cfg = TrainConfig(model=model, data=data, data_dir=base.get("data_dir"))
+        check_data_reachable(cfg, self.shared_fs)
+        base = {**base, "threads": base.get("threads") or 1}
+        gpu = base.get("device") == "cuda" or (base.get("device", "auto") == "auto" and self.gpus >= 1)
+        files = None if self.shared_fs or not out_dir.is_dir() else pack_dir(out_dir)
+        ref = self.tune_task.options(num_cpus=base["threads"], num_gpus=1 if gpu else 0).remote(
+            model, data, base, trials, files, str(out_dir) if self.shared_fs else None)
+        return RayTuneFuture(self.ray, ref, out_dir, self.shared_fs)
+
     def shutdown(self) -> None:
         pass  # the Ray instance stays up for the driver's process (a cluster outlives it anyway)
 
@@ -175,6 +229,18 @@ def check_data_reachable(cfg: TrainConfig, shared_fs: bool) -> None:
                          "give --shared-fs if every node sees them at the same path")
 
 
+def die_with_parent() -> None:
+    """In a --jobs worker: be killed when the compare process dies, however it dies (kill -9 included).
+    An orphaned worker would otherwise finish its run and hold that run's lock while `--resume` starts."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux); elsewhere the call fails and nothing changes
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the parent died before the call took effect
+        os._exit(1)
+
+
 def executor(jobs: int, cluster: Optional[str] = None, address: Optional[str] = None, shared_fs: bool = False):
     """The pool compare submits runs to: None (in-process), local processes (--jobs N) or Ray."""
     if cluster is None:
@@ -184,7 +250,7 @@ def executor(jobs: int, cluster: Optional[str] = None, address: Optional[str] = 
             return None
 
         # spawn: a fresh interpreter per worker, never a fork of a process that already runs torch threads
-        return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"))
+        return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=die_with_parent)
     if cluster != "ray":
         raise UsageError(f"--cluster takes ray, got {cluster!r}")
     return RayPool(address, shared_fs)

@@ -27,7 +27,7 @@ from ..data import load_data
 from ..errors import CheckpointError, DivergedError
 from ..files import safe_name, write_json
 from ..rundir import marker, open_out_dir, read_run_config, run_state
-from .cluster import executor
+from .cluster import RayPool, executor
 from .compare_tables import score_text, write_outputs
 from .plan import Plan, budget_text, check_plan, comparison_title, run_name, run_overrides
 from .resolve import resolve_config
@@ -55,9 +55,9 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
     rows: List[Any] = []
     runs_index: List[Dict[str, Any]] = []
     cache: Dict[Any, Any] = {}
-    tuned: Dict[Tuple[str, str], Dict[str, Any]] = {}
     total = sum(1 for _ in plan.runs())
     pool = executor(jobs, cluster, address, shared_fs)  # None: in this process; local processes; Ray tasks
+    tuned = tune_pairs(plan, settings, sweepable, tune_trials, out, log, pool) if tune_trials else {}
     t_all = time.perf_counter()
     for i, (data, model, seed, value) in enumerate(plan.runs(), 1):
         overrides = run_overrides(plan, settings, sweepable, data, model, seed, value)
@@ -67,8 +67,6 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
             first = next(j for j, (d, m, sd, _) in enumerate(plan.runs()) if (d, m, sd) == (data, model, seed))
             rows.append(("same as", first, base))
             continue
-        if tune_trials and (data, model) not in tuned:
-            tuned[(data, model)] = tune_pair(model, data, overrides, tune_trials, out / "tuning" / data / model, log)
         overrides.update(tuned.get((data, model), {}))
         rel = Path("runs") / safe_name(data.split("/")[-1]) / run_name(model, seed, plan.sweep_key, value)
         base["run_dir"] = str(rel)
@@ -168,11 +166,27 @@ def train_metrics(cfg: TrainConfig, resume: Optional[Path] = None) -> Dict[str, 
     return metrics_only(train(cfg, resume=resume, replace_interrupted=True))
 
 
-def tune_pair(model, data, overrides, trials, out_dir, log) -> Dict[str, Any]:
-    log(f"tuning {model} on {data}: {trials} trials")
-    base = {k: v for k, v in overrides.items() if k != "seed"}
-    res = tune(TrainConfig(model=model, data=data), base, trials, out_dir, seed=0)
-    return dict(res["best_params"])
+def tune_pairs(plan: Plan, settings, sweepable, trials: int, out: Path, log,
+               pool) -> Dict[Tuple[str, str], Dict[str, Any]]:
+    """``--tune N``: a study per (data, model) pair, with the settings of its first run, before any run
+    trains; on a Ray cluster every pair's study is a task of its own, all at once. Returns the best
+    parameters of each pair."""
+    bases: Dict[Tuple[str, str], Dict[str, Any]] = {}
+    for data, model, seed, value in plan.runs():
+        if (data, model) not in bases:
+            overrides = run_overrides(plan, settings, sweepable, data, model, seed, value)
+            bases[(data, model)] = {k: v for k, v in overrides.items() if k != "seed"}
+    folder = lambda data, model: out / "tuning" / data / model
+    if isinstance(pool, RayPool):
+        futures = {(d, m): pool.submit_tune(m, d, base, trials, folder(d, m)) for (d, m), base in bases.items()}
+        log(f"tuning {len(futures)} model(s) on the cluster: {trials} trials each")
+        return {pair: f.result() for pair, f in futures.items()}
+    tuned = {}
+    for (data, model), base in bases.items():
+        log(f"tuning {model} on {data}: {trials} trials")
+        tuned[(data, model)] = dict(tune(TrainConfig(model=model, data=data), base, trials, folder(data, model),
+                                         seed=0)["best_params"])
+    return tuned
 
 
 # ---------------------------------------------------------------- tables and figures
