@@ -12,6 +12,16 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+@pytest.fixture(scope="session")
+def loopback_net():
+    """Run DDP commands with ``loopback_net.prefix``: in a network with loopback alone (helpers.LoopbackNet)."""
+    from helpers import LoopbackNet
+
+    net = LoopbackNet()
+    yield net
+    net.close()
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

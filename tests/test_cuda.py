@@ -50,8 +50,8 @@ def test_killed_cuda_run_resumes_and_its_weights_load_on_a_cpu(tmp_path):
     assert pred.returncode == 0, pred.stderr
 
 
-def test_torchrun_with_nccl_on_one_gpu(tmp_path):
-    res = run_cli("train", "cnn", *tiny(), "--nproc", "1", "--out", tmp_path / "ddp")
+def test_torchrun_with_nccl_on_one_gpu(tmp_path, loopback_net):
+    res = run_cli("train", "cnn", *tiny(), "--nproc", "1", "--out", tmp_path / "ddp", prefix=loopback_net.prefix)
     assert res.returncode == 0, res.stderr
     m = metrics(tmp_path / "ddp")
     assert m["world_size"] == 1 and m["test_accuracy"] > 0.8
