@@ -141,3 +141,21 @@ def test_minirocket_refuses_images(tmp_path):
 
     with pytest.raises(UsageError, match="takes sequence data"):
         train(TrainConfig(model="minirocket", data="digits", progress="none"), write=False)
+
+
+def test_ucr_recipe_keeps_the_weights_of_lowest_training_loss():
+    """A UCR validation split holds a handful of series: the ucr recipe restores by training loss, as the
+    FCN/ResNet papers select; own series (csv:) keep the validation loss."""
+    from archbench.experiment.resolve import resolve_config
+    from archbench.train.callbacks import EarlyStopping
+
+    assert resolve_config(TrainConfig(model="fcn", data="ucr:GunPoint")).monitor == "train_loss"
+    assert resolve_config(TrainConfig(model="fcn", data="ucr:GunPoint"), {"monitor": "val_acc"}).monitor == "val_acc"
+    assert resolve_config(TrainConfig(model="fcn", data="seq-sum")).monitor == "val_loss"
+    model = torch.nn.Linear(1, 1)
+    stopper = EarlyStopping(0, 0.0, "train_loss")
+    for epoch, (train_loss, val_loss) in enumerate([(0.9, 0.5), (0.5, 0.6), (0.3, 0.7), (0.4, 0.4)], 1):
+        with torch.no_grad():
+            model.weight.fill_(epoch)
+        stopper.step({"train_loss": train_loss, "val_loss": val_loss, "val_acc": 0.5}, model, epoch)
+    assert stopper.best_epoch == 3 and float(stopper.best_weights["weight"]) == 3.0

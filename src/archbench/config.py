@@ -24,7 +24,7 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop")  # mome
 SCHEDULERS = ("none", "step", "exponential", "cosine", "plateau", "onecycle", "cosine-restarts")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 AUGMENTS = ("none", "basic", "strong")
-MONITORS = ("val_loss", "val_acc")
+MONITORS = ("val_loss", "val_acc", "train_loss")
 LOSSES = ("auto", "cross-entropy", "bce", "mse", "l1", "huber")  # which fits which task: train/options.py
 
 
@@ -53,7 +53,7 @@ class TrainConfig:
     scheduler: Optional[str] = None
     patience: Optional[int] = None  # early stopping patience in epochs; 0 = train all epochs
     min_delta: float = 0.0
-    monitor: str = "val_loss"
+    monitor: Optional[str] = None  # what early stopping watches and whose best epoch is restored (None: val_loss)
     label_smoothing: Optional[float] = None
     augment: Optional[str] = None
     grad_clip: Optional[float] = None
@@ -91,7 +91,7 @@ RESUME_RUNTIME = ("device", "threads", "progress")
 
 # archbench's own defaults, used where neither the user nor the recipe says
 DEFAULTS = dict(epochs=10, batch_size=128, lr=1e-3, optimizer="adam", weight_decay=0.0, scheduler="none", loss="auto",
-                patience=0, label_smoothing=0.0, augment="none", grad_clip=None)
+                patience=0, label_smoothing=0.0, augment="none", grad_clip=None, monitor="val_loss")
 
 
 def parse_value(text: str) -> Any:

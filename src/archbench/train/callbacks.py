@@ -11,16 +11,17 @@ from typing import Any, Dict, Optional
 
 import torch
 
+from ..config import MONITORS
 from ..errors import UsageError
 from .checkpoint import model_state, unwrap
 
 
 class EarlyStopping:
     def __init__(self, patience: int = 0, min_delta: float = 0.0, monitor: str = "val_loss"):
-        if monitor not in ("val_loss", "val_acc"):
-            raise UsageError(f"unknown monitor {monitor!r}; choose from: val_loss, val_acc")
+        if monitor not in MONITORS:
+            raise UsageError(f"unknown monitor {monitor!r}; choose from: {', '.join(MONITORS)}")
         self.patience, self.min_delta, self.monitor = patience, min_delta, monitor
-        self.mode = "min" if monitor == "val_loss" else "max"
+        self.mode = "min" if monitor.endswith("_loss") else "max"
         self.best: Optional[float] = None
         self.best_epoch = -1
         self.wait = 0
