@@ -17,7 +17,8 @@ from .checkpoint import model_state, unwrap
 
 
 class EarlyStopping:
-    def __init__(self, patience: int = 0, min_delta: float = 0.0, monitor: str = "val_loss"):
+    def __init__(self, patience: int = 0, min_delta: float = 0.0, monitor: Optional[str] = "val_loss"):
+        monitor = monitor or "val_loss"  # a TrainConfig that no recipe resolved leaves it None
         if monitor not in MONITORS:
             raise UsageError(f"unknown monitor {monitor!r}; choose from: {', '.join(MONITORS)}")
         self.patience, self.min_delta, self.monitor = patience, min_delta, monitor

@@ -294,7 +294,7 @@ class Trainer:
             self.scheduler.step(val["loss"])
         stop = self.stopper.step(row, self.model, self.epoch)
         if stop and self.stop_reason is None:
-            self.stop_reason = f"early stopping (no {cfg.monitor} improvement for {cfg.patience} epochs)"
+            self.stop_reason = f"early stopping (no {self.stopper.monitor} improvement for {cfg.patience} epochs)"
         if cfg.target_accuracy is not None and row.get("val_acc", 0) >= cfg.target_accuracy and self.time_to_target is None:
             self.time_to_target, self.epoch_to_target = self.train_seconds, self.epoch + 1
             self.stop_reason = self.stop_reason or f"target accuracy {cfg.target_accuracy:g} reached"
