@@ -66,7 +66,7 @@ def trial(family, precision, fault, timer, work: Path, want):
     finished_early = (run / "metrics.json").exists()
     if not finished_early:
         if not (run / "checkpoint.safetensors").exists():  # killed before its first checkpoint: start anew
-            shutil.rmtree(run)
+            shutil.rmtree(run, ignore_errors=True)  # (a timer can fire before the folder exists)
             r = archbench(cmd)
         else:
             r = archbench(["train", "--resume", run, "--threads", "1", "--progress", "none"])
