@@ -152,6 +152,8 @@ def test_ucr_recipe_keeps_the_weights_of_lowest_training_loss():
     assert resolve_config(TrainConfig(model="fcn", data="ucr:GunPoint")).monitor == "train_loss"
     assert resolve_config(TrainConfig(model="fcn", data="ucr:GunPoint"), {"monitor": "val_acc"}).monitor == "val_acc"
     assert resolve_config(TrainConfig(model="fcn", data="seq-sum")).monitor == "val_loss"
+    assert resolve_config(TrainConfig(model="fcn", data="ucr:GunPoint")).min_steps == 1500  # small sets: more epochs
+    assert resolve_config(TrainConfig(model="fcn", data="ucr:GunPoint", epochs=5)).min_steps == 0  # the user's epochs
     model = torch.nn.Linear(1, 1)
     stopper = EarlyStopping(0, 0.0, "train_loss")
     for epoch, (train_loss, val_loss) in enumerate([(0.9, 0.5), (0.5, 0.6), (0.3, 0.7), (0.4, 0.4)], 1):

@@ -177,6 +177,21 @@ def test_a_recipe_can_set_model_defaults_that_the_user_overrides():
     assert cfg.epochs == 9 and cfg.model_args == {"hidden_size": 32, "dropout": 0.0}
 
 
+def test_a_recipes_step_floor_lengthens_short_epochs_but_never_the_users_epochs():
+    from archbench.config import apply_recipe
+
+    recipe = {"epochs": 4, "batch_size": 512, "min_steps": 20, "scheduler": "onecycle", "lr": 3e-3}
+    cfg = TrainConfig(model="mlp", data="digits", **FAST)
+    apply_recipe(cfg, recipe)
+    # digits: 1294 training images in full batches of 512 -> 2 steps an epoch -> 10 epochs reach 20 steps
+    res = train(cfg, {"augment": "none"}, write=False)
+    # the one-cycle schedule spans the 10 epochs: it has come down to its end by the last one
+    assert len(res.history) == 10 and res.history[-1]["lr"] < 0.05 * max(r["lr"] for r in res.history)
+    mine = TrainConfig(model="mlp", data="digits", epochs=3, **FAST)
+    apply_recipe(mine, recipe)
+    assert mine.min_steps == 0 and len(train(mine, write=False).history) == 3
+
+
 def test_samples_per_s_counts_only_the_steps_run():
     # 5 steps of 64 in a run cut short mid-epoch: the rate is 320 samples over the epoch's training time
     cfg, _ = small(epochs=2)

@@ -64,6 +64,7 @@ class TrainConfig:
     target_accuracy: Optional[float] = None  # stop once validation accuracy reaches it (fraction 0-1)
     max_seconds: Optional[float] = None  # budget: stop training after this many seconds
     max_steps: Optional[int] = None  # budget: stop after this many optimiser steps
+    min_steps: Optional[int] = None  # floor: on a small training split the epochs grow to this many steps (0: off)
     checkpoint_every: float = 60.0  # seconds between mid-epoch checkpoints (one is written every epoch)
     eval_test_each_epoch: bool = False  # record test accuracy per epoch (benchmarks; not timed)
     tensorboard: bool = False
@@ -91,7 +92,7 @@ RESUME_RUNTIME = ("device", "threads", "progress")
 
 # archbench's own defaults, used where neither the user nor the recipe says
 DEFAULTS = dict(epochs=10, batch_size=128, lr=1e-3, optimizer="adam", weight_decay=0.0, scheduler="none", loss="auto",
-                patience=0, label_smoothing=0.0, augment="none", grad_clip=None, monitor="val_loss")
+                patience=0, label_smoothing=0.0, augment="none", grad_clip=None, monitor="val_loss", min_steps=0)
 
 
 def parse_value(text: str) -> Any:
@@ -151,12 +152,23 @@ def route(cfg: TrainConfig, values: Dict[str, Any], model_hparams, data_options)
 
 def apply_recipe(cfg: TrainConfig, recipe: Dict[str, Any], model_hparams=()) -> None:
     """Fill every field still None from the recipe, then from DEFAULTS; a recipe may also give model
-    hyperparameters (e.g. no dropout on a small synthetic task), which the user's own values override."""
+    hyperparameters (e.g. no dropout on a small synthetic task), which the user's own values override.
+    A recipe's ``min_steps`` floor never lengthens a run whose epochs the user gave."""
+    if cfg.epochs is not None and cfg.min_steps is None:
+        cfg.min_steps = 0
     for k, v in {**DEFAULTS, **recipe}.items():
         if k in FIELDS and getattr(cfg, k) is None:
             setattr(cfg, k, v)
         elif k in model_hparams:
             cfg.model_args.setdefault(k, v)
+
+
+def epochs_for_steps(cfg: TrainConfig, n_train: int) -> int:
+    """The epochs a run trains: cfg.epochs, or more where ``n_train`` examples in batches of
+    cfg.batch_size (the last partial batch dropped, as the loop does) give fewer than cfg.min_steps
+    optimiser steps. The schedule then spans the longer run, as it would for --epochs."""
+    steps_per_epoch = max(1, n_train // cfg.batch_size)
+    return max(cfg.epochs, math.ceil((cfg.min_steps or 0) / steps_per_epoch))
 
 
 def validate(cfg: TrainConfig) -> None:

@@ -77,7 +77,7 @@ RANGES = {
     **dict.fromkeys(("hidden_size", "hidden_sizes", "channels", "widths", "fc_size", "embed_dim", "d_model", "d_ff",
                      "num_heads", "num_layers"), AT_LEAST_1),
     **dict.fromkeys(("width", "depth", "noise", "weight_decay", "grad_clip", "min_delta", "momentum",
-                     "checkpoint_every", "l1_penalty", "plateau_patience"), AT_LEAST_0),
+                     "checkpoint_every", "l1_penalty", "plateau_patience", "min_steps"), AT_LEAST_0),
     **dict.fromkeys(("step_size", "cosine_period"), AT_LEAST_1),
     **dict.fromkeys(("gamma", "huber_delta"), POSITIVE),
     **dict.fromkeys(("eval_batch_size", "max_seconds", "max_steps", "threads"), POSITIVE),

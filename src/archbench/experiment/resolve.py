@@ -4,7 +4,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Dict, Optional
 
-from ..config import TrainConfig, apply_recipe, route, validate
+from ..config import TrainConfig, apply_recipe, epochs_for_steps, route, validate
 from ..data import dataset_entry, load_data
 from ..data.base import DataBundle
 from ..errors import UsageError
@@ -28,9 +28,11 @@ def resolve_config(cfg: TrainConfig, overrides: Optional[Dict[str, Any]] = None)
 
 
 def prepare(cfg: TrainConfig, rt: Runtime, bundle: Optional[DataBundle] = None):
-    """Data and model for a resolved config (deterministic for cfg.data_seed and cfg.seed)."""
+    """Data and model for a resolved config (deterministic for cfg.data_seed and cfg.seed); the
+    epochs grow here to the recipe's step floor, which needs the training split's size."""
     if bundle is None:
         bundle = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
+    cfg.epochs = epochs_for_steps(cfg, len(bundle.train))
     entry = model_entry(cfg.model)
     check_fits(entry, bundle.meta(), cfg.data)
     seed_everything(cfg.seed)
