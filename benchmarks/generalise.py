@@ -6,7 +6,8 @@ against the best baseline and against the published figures.
 
 Data (none of it used to choose a recipe):
 - the UCR sets kept aside while the series recipes were chosen (ItalyPowerDemand, JapaneseVowels; the
-  recipes were chosen on GunPoint and BasicMotions' validation splits, docs/measurements.md);
+  recipes were chosen on GunPoint, BasicMotions and ArrowHead's validation splits, docs/measurements.md;
+  PickupGestureWiimoteZ from aeon's package data, with --data-dir there);
 - "made:waves", generated here: three classes of noisy periodic shapes (sine, square, sawtooth) with
   random phase and period, 60 train / 300 test series of length 96, written as a UCR .ts pair.
 
