@@ -189,3 +189,19 @@ def test_resume_keeps_finished_runs_and_continues_interrupted_ones(tmp_path):
     said.clear()
     compare(plan, settings, out, log=said.append)
     assert not any("kept" in s for s in said), said
+
+
+def test_resume_keeps_a_run_whose_epochs_a_step_floor_raised(tmp_path):
+    """config.json holds the epochs the floor made of the recipe's: still the same run for --resume."""
+    from archbench.experiment.compare import compare
+    from archbench.experiment.plan import Plan
+
+    plan = Plan([("digits", "mlp")], seeds=[0])  # no budget: the recipe's 30 epochs
+    # 1294 training images in batches of 512: 2 steps an epoch, so 64 steps take 32 epochs
+    settings = {"threads": 1, "precision": "fp32", "device": "cpu", "batch_size": 512, "min_steps": 64}
+    compare(plan, settings, tmp_path, log=lambda s: None)
+    held = json.loads((tmp_path / "runs/digits/mlp-s0/config.json").read_text())["train"]
+    assert held["epochs"] == 32
+    said = []
+    compare(plan, settings, tmp_path, resume=True, log=said.append)
+    assert any("mlp on digits (seed 0) kept" in s for s in said), said

@@ -144,11 +144,19 @@ def earlier_run(run_dir: Path, cfg: TrainConfig, resume: bool) -> Tuple[Optional
         return None, cfg
     want = json.loads(json.dumps(cfg.to_dict()))  # tuples as lists, as the run's config.json has them
     runtime = ("out",) + RESUME_RUNTIME
-    if any(held.get(k) != v for k, v in want.items() if k not in runtime and not (k == "lr" and v == "auto")):
+    if any(held.get(k) != v for k, v in want.items() if k not in runtime and not (k == "lr" and v == "auto")
+           and not (k == "epochs" and raised_by_floor(held, v))):
         return "changed", cfg
     if state == "finished":
         return "finished", cfg
     return "interrupted", TrainConfig.from_dict({**held, **{k: want[k] for k in runtime}})
+
+
+def raised_by_floor(held: Dict[str, Any], epochs: Any) -> bool:
+    """A run whose recipe sets a step floor records the epochs the floor made of the recipe's (fewer,
+    on a small training split); with every other setting equal, that is the same run."""
+    return bool(held.get("min_steps")) and isinstance(held.get("epochs"), int) and isinstance(epochs, int) \
+        and held["epochs"] > epochs
 
 
 def diverged_row(e: Exception) -> Dict[str, Any]:
