@@ -97,19 +97,30 @@ def tune_task(model: str, data: str, base: Dict[str, Any], trials: int, files: O
     """``compare --tune N`` for one (data, model) pair on a worker node: the study in a temporary folder
     (or in ``out`` on a shared file system), resumed from ``files``. Returns {"best_params", "files", "host"}."""
     torch.set_num_threads(int(base.get("threads") or 1))
-    if out is not None:
-        res = tune(TrainConfig(model=model, data=data), base, trials, Path(out), seed=0)
-        return {"best_params": dict(res["best_params"]), "files": None, "host": socket.gethostname()}
     with tempfile.TemporaryDirectory(prefix="archbench-tune-") as tmp:
-        folder = Path(tmp) / "tune"
-        if files:
+        folder = Path(out) if out is not None else Path(tmp) / "tune"
+        if files and out is None:
             unpack_dir(folder, files)
         res = tune(TrainConfig(model=model, data=data), base, trials, folder, seed=0)
-        return {"best_params": dict(res["best_params"]), "files": pack_dir(folder), "host": socket.gethostname()}
+        return {"best_params": dict(res["best_params"]), "files": None if out is not None else pack_dir(folder),
+                "host": socket.gethostname()}
 
 
 def metrics_only(metrics: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in metrics.items() if not k.startswith("_")}
+
+
+def ray_result(ray, ref, died: str) -> Dict[str, Any]:
+    """A task's return value; a task that failed raises its own one-line error, a task whose worker
+    died more often than Ray retries it raises UsageError(died)."""
+    from ray.exceptions import RayTaskError, WorkerCrashedError  # ray is an optional extra
+
+    try:
+        return ray.get(ref)
+    except RayTaskError as e:
+        raise (e.cause if getattr(e, "cause", None) is not None else e) from None
+    except WorkerCrashedError:
+        raise UsageError(died) from None
 
 
 class RayFuture:
@@ -119,15 +130,8 @@ class RayFuture:
         self.ray, self.ref, self.out_dir, self.shared_fs = ray, ref, out_dir, shared_fs
 
     def result(self) -> Dict[str, Any]:
-        from ray.exceptions import RayTaskError, WorkerCrashedError
-
-        try:
-            got = self.ray.get(self.ref)
-        except RayTaskError as e:  # the run itself failed: its own one-line error
-            cause = e.cause if getattr(e, "cause", None) is not None else e
-            raise cause from None
-        except WorkerCrashedError:
-            raise UsageError(f"{self.out_dir}: its worker died {MAX_RETRIES + 1} times; --resume sends it again") from None
+        got = ray_result(self.ray, self.ref, f"{self.out_dir}: its worker died {MAX_RETRIES + 1} times; "
+                         "--resume sends it again")
         if not self.shared_fs:
             fix_out(got["files"], self.out_dir)
             unpack_dir(self.out_dir, got["files"])
@@ -142,16 +146,8 @@ class RayTuneFuture:
         self.ray, self.ref, self.out_dir, self.shared_fs = ray, ref, out_dir, shared_fs
 
     def result(self) -> Dict[str, Any]:
-        from ray.exceptions import RayTaskError, WorkerCrashedError
-
-        try:
-            got = self.ray.get(self.ref)
-        except RayTaskError as e:
-            cause = e.cause if getattr(e, "cause", None) is not None else e
-            raise cause from None
-        except WorkerCrashedError:
-            raise UsageError(f"{self.out_dir}: its tuning worker died {MAX_RETRIES + 1} times; run again to "
-                             "continue the study") from None
+        got = ray_result(self.ray, self.ref, f"{self.out_dir}: its tuning worker died {MAX_RETRIES + 1} times; "
+                         "run again to continue the study")
         if not self.shared_fs:
             unpack_dir(self.out_dir, got["files"])
         return got["best_params"]

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..baselines import BASELINES
-from ..config import RESUME_RUNTIME, TrainConfig, read_json_object
+from ..config import RESUME_RUNTIME, TrainConfig, epochs_for_steps, read_json_object
 from ..data import load_data
 from ..errors import CheckpointError, DivergedError
 from ..files import safe_name, write_json
 from ..rundir import marker, open_out_dir, read_run_config, run_state
-from .cluster import RayPool, executor
+from .cluster import RayPool, executor, metrics_only
 from .compare_tables import score_text, write_outputs
 from .plan import Plan, budget_text, check_plan, comparison_title, run_name, run_overrides
 from .resolve import resolve_config
@@ -98,7 +98,7 @@ def compare(plan: Plan, settings: Dict[str, Any], out: Path, tune_trials: int = 
             cache.clear()  # one data set in memory at a time
             cache[key] = load_data(cfg.data, data_dir=cfg.data_dir, seed=cfg.data_seed, **cfg.data_args)
         try:
-            m = metrics_only(train(cfg, bundle=cache[key], resume=cont, replace_interrupted=True))
+            m = metrics_only(train(cfg, bundle=cache[key], resume=cont, replace_interrupted=True).metrics)
         except DivergedError as e:  # recorded as diverged; the other runs go on
             m = diverged_row(e)
         log(f"{label} {score_text(m)}")
@@ -139,24 +139,21 @@ def earlier_run(run_dir: Path, cfg: TrainConfig, resume: bool) -> Tuple[Optional
     if state is None:
         return None, cfg
     try:
-        held = read_run_config(run_dir)["train"]
+        config = read_run_config(run_dir)
     except CheckpointError:
         return None, cfg
+    held = config["train"]
     want = json.loads(json.dumps(cfg.to_dict()))  # tuples as lists, as the run's config.json has them
+    n_train = (config.get("data") or {}).get("sizes", {}).get("train")
+    if all(isinstance(v, int) for v in (n_train, cfg.epochs, cfg.batch_size)):
+        # config.json holds the epochs after the recipe's step floor (baselines have no epochs)
+        want["epochs"] = epochs_for_steps(cfg, n_train)
     runtime = ("out",) + RESUME_RUNTIME
-    if any(held.get(k) != v for k, v in want.items() if k not in runtime and not (k == "lr" and v == "auto")
-           and not (k == "epochs" and raised_by_floor(held, v))):
+    if any(held.get(k) != v for k, v in want.items() if k not in runtime and not (k == "lr" and v == "auto")):
         return "changed", cfg
     if state == "finished":
         return "finished", cfg
     return "interrupted", TrainConfig.from_dict({**held, **{k: want[k] for k in runtime}})
-
-
-def raised_by_floor(held: Dict[str, Any], epochs: Any) -> bool:
-    """A run whose recipe sets a step floor records the epochs the floor made of the recipe's (fewer,
-    on a small training split); with every other setting equal, that is the same run."""
-    return bool(held.get("min_steps")) and isinstance(held.get("epochs"), int) and isinstance(epochs, int) \
-        and held["epochs"] > epochs
 
 
 def diverged_row(e: Exception) -> Dict[str, Any]:
@@ -164,14 +161,10 @@ def diverged_row(e: Exception) -> Dict[str, Any]:
     return {"diverged": True, "stop_reason": str(e)}
 
 
-def metrics_only(res) -> Dict[str, Any]:
-    return {k: v for k, v in res.metrics.items() if not k.startswith("_")}
-
-
 def train_metrics(cfg: TrainConfig, resume: Optional[Path] = None) -> Dict[str, Any]:
     """One run in a worker process (--jobs): it writes its run directory and returns its metrics."""
 
-    return metrics_only(train(cfg, resume=resume, replace_interrupted=True))
+    return metrics_only(train(cfg, resume=resume, replace_interrupted=True).metrics)
 
 
 def tune_pairs(plan: Plan, settings, sweepable, trials: int, out: Path, log,
